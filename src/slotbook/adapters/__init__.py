@@ -1,0 +1,1 @@
+"""Adapters: the database, the clock, security primitives (and later the gateways)."""

@@ -1,0 +1,1 @@
+"""Alembic migrations; `slotbook migrate` applies them."""

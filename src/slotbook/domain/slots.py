@@ -1,0 +1,46 @@
+"""The slot: one bookable time of one provider for one service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from slotbook.domain.states import SlotStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    id: UUID
+    provider_id: UUID
+    service_id: UUID
+    category: str
+    starts_at: datetime
+    ends_at: datetime
+    price_minor: int
+    currency: str
+    status: SlotStatus
+    held_until: datetime | None = None
+    hold_id: UUID | None = None
+
+    def status_at(self, now: datetime) -> SlotStatus:
+        """A slot whose hold has run out reads available, swept or not."""
+        if self.status is SlotStatus.HELD and self.held_until is not None:
+            if now >= self.held_until:
+                return SlotStatus.AVAILABLE
+        return self.status
+
+    def is_bookable(self, now: datetime) -> bool:
+        """Free to hold: available (or its hold ran out) and not yet started."""
+        return self.status_at(now) is SlotStatus.AVAILABLE and self.starts_at > now
+
+
+def slot_times(starts_at: datetime, duration_minutes: int) -> tuple[datetime, datetime]:
+    """The [start, end) interval of a slot of a service of that duration."""
+    return starts_at, starts_at + timedelta(minutes=duration_minutes)
+
+
+def overlapping(intervals: list[tuple[datetime, datetime]]) -> bool:
+    """True when any two of the half-open intervals overlap."""
+    ordered = sorted(intervals)
+    return any(nxt[0] < cur[1] for cur, nxt in zip(ordered, ordered[1:], strict=False))

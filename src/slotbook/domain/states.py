@@ -1,0 +1,90 @@
+"""The state machines of slotbook, as tables of allowed moves.
+
+This module owns every status: nothing else decides which move is legal. Moves not in a
+table raise IllegalTransition; they are never logged and ignored.
+
+```
+Slot     available ──hold──▶ held ──confirm──▶ booked
+             ▲                 │
+             └──release/expire─┘            (closed: withdrawn by the provider)
+
+Hold     active ──▶ confirmed
+           └─────▶ released(cancelled | expired | payment_failed |
+                            payment_unconfirmed | superseded)
+```
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final, TypeVar
+
+from slotbook.domain.errors import IllegalTransition
+
+
+class SlotStatus(StrEnum):
+    AVAILABLE = "available"
+    HELD = "held"
+    BOOKED = "booked"
+    CLOSED = "closed"
+
+
+class HoldStatus(StrEnum):
+    ACTIVE = "active"
+    CONFIRMED = "confirmed"
+    RELEASED = "released"
+
+
+class ReleaseReason(StrEnum):
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_UNCONFIRMED = "payment_unconfirmed"
+    SUPERSEDED = "superseded"
+
+
+class BookingStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+SLOT_MOVES: Final[dict[SlotStatus, frozenset[SlotStatus]]] = {
+    SlotStatus.AVAILABLE: frozenset({SlotStatus.HELD, SlotStatus.CLOSED}),
+    SlotStatus.HELD: frozenset({SlotStatus.AVAILABLE, SlotStatus.BOOKED}),
+    SlotStatus.BOOKED: frozenset({SlotStatus.AVAILABLE}),
+    SlotStatus.CLOSED: frozenset({SlotStatus.AVAILABLE}),
+}
+
+HOLD_MOVES: Final[dict[HoldStatus, frozenset[HoldStatus]]] = {
+    HoldStatus.ACTIVE: frozenset({HoldStatus.CONFIRMED, HoldStatus.RELEASED}),
+}
+
+BOOKING_MOVES: Final[dict[BookingStatus, frozenset[BookingStatus]]] = {
+    BookingStatus.CONFIRMED: frozenset({BookingStatus.COMPLETED, BookingStatus.CANCELLED}),
+}
+
+LIVE_BOOKING_STATUSES: Final = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+
+_S = TypeVar("_S", SlotStatus, HoldStatus, BookingStatus)
+
+
+def move_slot(current: SlotStatus, new: SlotStatus) -> SlotStatus:
+    """The slot's next status, or IllegalTransition."""
+    return _move("slot", SLOT_MOVES, current, new)
+
+
+def move_hold(current: HoldStatus, new: HoldStatus) -> HoldStatus:
+    """The hold's next status, or IllegalTransition: only an active hold moves, once."""
+    return _move("hold", HOLD_MOVES, current, new)
+
+
+def move_booking(current: BookingStatus, new: BookingStatus) -> BookingStatus:
+    """The booking's next status, or IllegalTransition."""
+    return _move("booking", BOOKING_MOVES, current, new)
+
+
+def _move(kind: str, table: dict[_S, frozenset[_S]], current: _S, new: _S) -> _S:
+    if new not in table.get(current, frozenset()):
+        raise IllegalTransition(f"{kind} cannot move from {current} to {new}")
+    return new
