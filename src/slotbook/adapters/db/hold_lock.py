@@ -1,0 +1,112 @@
+"""The atomic hold, portable form: a few statements in one write transaction.
+
+Used on SQLite, where a write transaction already has the database to itself (BEGIN
+IMMEDIATE). The PostgreSQL form (`pg_hold_lock`) does the same in one statement.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, case, insert, or_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from slotbook.adapters.db.engine import Database
+from slotbook.adapters.db.tables import holds, slots
+from slotbook.domain.holds import Hold
+from slotbook.domain.ports import LockRequest
+from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
+
+RELEASED_COLUMNS = {"active_slot_id": None, "active_customer_id": None}
+
+
+class SqlHoldLocker:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def try_lock(self, request: LockRequest) -> Hold | None:
+        async with self._db.write() as conn:
+            return await lock_in(conn, request)
+
+
+async def lock_in(conn: AsyncConnection, r: LockRequest) -> Hold | None:
+    """The hold's statements, in an open transaction: grant, take over, supersede, insert."""
+    granted = (
+        await conn.execute(
+            update(slots)
+            .where(
+                slots.c.id == r.slot_id,
+                slots.c.starts_at > r.now,
+                or_(
+                    slots.c.status == SlotStatus.AVAILABLE,
+                    and_(slots.c.status == SlotStatus.HELD, slots.c.held_until <= r.now),
+                ),
+            )
+            .values(status=SlotStatus.HELD, hold_id=r.hold_id, held_until=r.expires_at)
+            .returning(slots.c.provider_id, slots.c.price_minor, slots.c.currency)
+        )
+    ).one_or_none()
+    if granted is None:
+        return None
+    release = {"status": HoldStatus.RELEASED, "released_at": r.now, **RELEASED_COLUMNS}
+    await conn.execute(
+        update(holds)
+        .where(holds.c.active_slot_id == r.slot_id, holds.c.expires_at <= r.now)
+        .values(release_reason=ReleaseReason.EXPIRED, **release)
+    )
+    previous = (
+        await conn.execute(
+            update(holds)
+            .where(holds.c.active_customer_id == r.customer_id, holds.c.slot_id != r.slot_id)
+            .values(
+                release_reason=case(
+                    (holds.c.expires_at <= r.now, ReleaseReason.EXPIRED.value),
+                    else_=ReleaseReason.SUPERSEDED.value,
+                ),
+                **release,
+            )
+            .returning(holds.c.id, holds.c.slot_id)
+        )
+    ).one_or_none()
+    if previous is not None:
+        await conn.execute(
+            update(slots)
+            .where(
+                slots.c.id == previous.slot_id,
+                slots.c.hold_id == previous.id,
+                slots.c.status == SlotStatus.HELD,
+            )
+            .values(status=SlotStatus.AVAILABLE, hold_id=None, held_until=None)
+        )
+    hold = Hold(
+        id=r.hold_id,
+        slot_id=r.slot_id,
+        provider_id=granted.provider_id,
+        customer_id=r.customer_id,
+        status=HoldStatus.ACTIVE,
+        release_reason=None,
+        created_at=r.now,
+        expires_at=r.expires_at,
+        amount_minor=granted.price_minor,
+        currency=granted.currency,
+    )
+    await conn.execute(insert(holds).values(**hold_row(hold)))
+    return hold
+
+
+def hold_row(hold: Hold) -> dict[str, object]:
+    """The row of a hold, with the unique `active_` keys set only while it is active."""
+    active = hold.status is HoldStatus.ACTIVE
+    return {
+        "id": hold.id,
+        "slot_id": hold.slot_id,
+        "provider_id": hold.provider_id,
+        "customer_id": hold.customer_id,
+        "status": hold.status,
+        "release_reason": hold.release_reason,
+        "created_at": hold.created_at,
+        "expires_at": hold.expires_at,
+        "amount_minor": hold.amount_minor,
+        "currency": hold.currency,
+        "active_slot_id": hold.slot_id if active else None,
+        "active_customer_id": hold.customer_id if active else None,
+    }
+

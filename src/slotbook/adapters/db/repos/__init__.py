@@ -1,0 +1,1 @@
+"""Repositories: functions from an open connection to domain objects and back."""

@@ -1,0 +1,49 @@
+"""Reading holds back; writing them is the hold locker's and the sweeper's job."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from slotbook.adapters.db.tables import bookings, holds
+from slotbook.domain.holds import Hold
+from slotbook.domain.states import HoldStatus, ReleaseReason
+
+_COLUMNS = (*holds.c, bookings.c.id.label("booking_id"))
+_FROM = holds.outerjoin(bookings, bookings.c.hold_id == holds.c.id)
+
+
+def hold_from_row(row: Row[Any]) -> Hold:
+    return Hold(
+        id=row.id,
+        slot_id=row.slot_id,
+        provider_id=row.provider_id,
+        customer_id=row.customer_id,
+        status=HoldStatus(row.status),
+        release_reason=ReleaseReason(row.release_reason) if row.release_reason else None,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        amount_minor=row.amount_minor,
+        currency=row.currency,
+        booking_id=row.booking_id,
+    )
+
+
+async def get_hold(conn: AsyncConnection, hold_id: UUID) -> Hold | None:
+    row = (
+        await conn.execute(select(*_COLUMNS).select_from(_FROM).where(holds.c.id == hold_id))
+    ).one_or_none()
+    return hold_from_row(row) if row else None
+
+
+async def active_hold_on_slot(conn: AsyncConnection, slot_id: UUID) -> Hold | None:
+    """The slot's active hold, expired or not (the caller decides what expiry means)."""
+    row = (
+        await conn.execute(
+            select(*_COLUMNS).select_from(_FROM).where(holds.c.active_slot_id == slot_id)
+        )
+    ).one_or_none()
+    return hold_from_row(row) if row else None

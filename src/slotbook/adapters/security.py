@@ -1,0 +1,92 @@
+"""Passwords (argon2) and access tokens (JWT, HS256)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from slotbook.domain.errors import InvalidToken
+from slotbook.domain.model import Principal, Role
+
+_ALGORITHM = "HS256"
+_AUDIENCE = "slotbook"
+
+
+class Passwords:
+    """argon2id hashing; the cost is a setting so tests and demo data stay quick."""
+
+    def __init__(self, *, time_cost: int, memory_kib: int) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+        self._dummy_hash: str | None = None
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """True when the password matches; with no hash (unknown user) it still spends the
+        same time on a dummy hash, so response time does not reveal which emails exist."""
+        if password_hash is None:
+            if self._dummy_hash is None:
+                self._dummy_hash = self.hash("not-a-real-password")
+            self._hasher.verify(self._dummy_hash, "not-a-real-password")
+            return False
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+class Tokens:
+    """Signs and verifies access tokens.
+
+    Verified tokens are remembered (bounded LRU) so a busy client costs one signature
+    check, not one per request; expiry is still checked against the clock every time.
+    """
+
+    def __init__(self, *, secret: str, ttl_seconds: int, cache_size: int = 100_000) -> None:
+        self._secret = secret
+        self._ttl = timedelta(seconds=ttl_seconds)
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache_size = cache_size
+
+    def issue(self, principal: Principal, *, now: datetime, ttl: timedelta | None = None) -> str:
+        claims = {
+            "sub": str(principal.user_id),
+            "role": principal.role.value,
+            "aud": _AUDIENCE,
+            "iat": int(now.timestamp()),
+            "exp": int((now + (ttl or self._ttl)).timestamp()),
+        }
+        return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+
+    def verify(self, token: str, *, now: datetime) -> Principal:
+        """The caller the token proves, or InvalidToken (bad signature, expired, malformed)."""
+        cached = self._verified.get(token)
+        if cached is None:
+            cached = self._decode(token)
+            self._verified[token] = cached
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        principal, expires = cached
+        if now.timestamp() >= expires:
+            raise InvalidToken("the access token has expired")
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, float]:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                audience=_AUDIENCE,
+                options={"verify_exp": False, "require": ["sub", "role", "exp"]},
+            )
+            principal = Principal(user_id=UUID(claims["sub"]), role=Role(claims["role"]))
+            return principal, float(claims["exp"])
+        except (jwt.InvalidTokenError, ValueError, KeyError) as exc:
+            raise InvalidToken("the access token is not valid") from exc

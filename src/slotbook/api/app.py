@@ -1,0 +1,73 @@
+"""The FastAPI application: routers, problem+json errors, request ids, the sweeper."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+
+from slotbook import __version__
+from slotbook.api import errors
+from slotbook.api.requestid import RequestIdMiddleware
+from slotbook.api.routes import auth, catalog, holds, ops, providers
+from slotbook.bootstrap import build_context, close_context
+from slotbook.config import Settings, load_settings
+from slotbook.service_layer.context import Context
+from slotbook.service_layer.sweeper import run_sweeper
+
+DESCRIPTION = """Pick a provider's slot, lock it for 10 minutes, pay up front.
+
+Errors are RFC 9457 `application/problem+json` with a `request_id`."""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    context: Context | None = None,
+    run_sweeper_in_process: bool = True,
+) -> FastAPI:
+    """The app; with no `context` it builds its own from settings at start-up."""
+    settings = settings or (context.settings if context else load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = context or await build_context(settings)
+        app.state.ctx = ctx
+        stop = asyncio.Event()
+        sweeper = (
+            asyncio.create_task(run_sweeper(ctx, stop), name="sweeper")
+            if run_sweeper_in_process
+            else None
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            if sweeper is not None:
+                with suppress(asyncio.CancelledError):
+                    await sweeper
+            if context is None:
+                await close_context(ctx)
+
+    app = FastAPI(
+        title="slotbook",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (auth, providers, catalog, holds, ops):
+        app.include_router(module.router)
+    app.add_middleware(RequestIdMiddleware, access_log=settings.access_log)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (one per worker process)."""
+    from slotbook.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,46 @@
+"""Operations: liveness, readiness, metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import func, select
+from starlette.responses import Response
+
+from slotbook.adapters.db.tables import holds
+from slotbook.api.deps import Ctx
+from slotbook.api.metrics import ACTIVE_HOLDS, exposition
+from slotbook.api.responses import JSON
+from slotbook.api.routes import documented
+from slotbook.domain.errors import DatabaseUnavailable
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz() -> JSON:
+    """200 while the process is up."""
+    return JSON({"status": "ok"})
+
+
+@router.get("/readyz", responses=documented(200, None, 503))
+async def readyz(ctx: Ctx) -> JSON:
+    """200 when the database answers, else 503."""
+    await ctx.db.ping()
+    return JSON({"status": "ready"})
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(ctx: Ctx) -> Response:
+    """Prometheus text format."""
+    try:
+        async with ctx.db.read() as conn:
+            count = await conn.scalar(
+                select(func.count())
+                .select_from(holds)
+                .where(holds.c.active_slot_id.is_not(None), holds.c.expires_at > ctx.clock.now())
+            )
+        ACTIVE_HOLDS.set(count or 0)
+    except DatabaseUnavailable:
+        pass
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)

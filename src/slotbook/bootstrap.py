@@ -1,0 +1,56 @@
+"""The composition root: builds the service's context from settings.
+
+Production and tests go through the same function; tests hand in their own clock (and,
+to inject a fault, their own hold locker) instead of patching anything.
+"""
+
+from __future__ import annotations
+
+from slotbook.adapters.clock import SystemClock
+from slotbook.adapters.db.engine import Database, create_engine, libpq_dsn
+from slotbook.adapters.db.hold_lock import SqlHoldLocker
+from slotbook.adapters.db.pg_hold_lock import PgHoldLocker, create_hold_pool
+from slotbook.adapters.security import Passwords, Tokens
+from slotbook.config import Settings
+from slotbook.domain.clock import Clock
+from slotbook.domain.ports import HoldLocker
+from slotbook.service_layer.context import Context
+
+
+async def build_context(
+    settings: Settings, *, clock: Clock | None = None, locker: HoldLocker | None = None
+) -> Context:
+    """Everything a use case needs, wired for the configured database."""
+    db = Database(create_engine(settings))
+    if locker is None:
+        locker = await _default_locker(settings, db)
+    return Context(
+        settings=settings,
+        clock=clock or SystemClock(),
+        db=db,
+        locker=locker,
+        passwords=Passwords(
+            time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+        ),
+        tokens=Tokens(secret=settings.jwt_secret, ttl_seconds=settings.access_token_ttl_seconds),
+    )
+
+
+async def _default_locker(settings: Settings, db: Database) -> HoldLocker:
+    if db.is_sqlite:
+        return SqlHoldLocker(db)
+    pool = await create_hold_pool(
+        libpq_dsn(settings.database_url),
+        size=settings.db_pool_size,
+        timeout=settings.db_connect_timeout_seconds,
+        command_timeout=settings.db_statement_timeout_seconds,
+    )
+    return PgHoldLocker(pool, acquire_timeout=settings.db_connect_timeout_seconds)
+
+
+async def close_context(ctx: Context) -> None:
+    """Release the context's connections."""
+    close = getattr(ctx.locker, "close", None)
+    if close is not None:
+        await close()
+    await ctx.db.dispose()

@@ -1,0 +1,99 @@
+"""Holds: lock a slot for a customer, read it back, cancel it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from slotbook.adapters.db.repos import catalog, suggestions
+from slotbook.adapters.db.repos import holds as hold_repo
+from slotbook.adapters.db.repos.hold_writes import release_hold
+from slotbook.domain.errors import HoldNotActive, HoldNotFound, SlotNotFound, SlotUnavailable
+from slotbook.domain.holds import Hold, hold_expiry
+from slotbook.domain.ports import LockRequest
+from slotbook.domain.slots import Slot
+from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
+from slotbook.domain.suggestions import Suggestion, rank_suggestions
+from slotbook.service_layer.context import Context
+
+
+@dataclass(frozen=True, slots=True)
+class HoldPlaced:
+    hold: Hold
+    created: bool  # False: the customer already held this slot and gets the same hold back
+
+
+async def place_hold(ctx: Context, *, slot_id: UUID, customer_id: UUID) -> HoldPlaced:
+    """Lock the slot for the customer in one atomic step, or raise SlotUnavailable.
+
+    The same customer asking again for the slot it holds gets the same hold back. A
+    refused hold leaves the customer's previous hold alone.
+    """
+    now = ctx.clock.now()
+    request = LockRequest(
+        hold_id=uuid.uuid4(),
+        slot_id=slot_id,
+        customer_id=customer_id,
+        now=now,
+        expires_at=hold_expiry(now, ctx.settings.hold_ttl_seconds),
+    )
+    hold = await ctx.locker.try_lock(request)
+    if hold is not None:
+        return HoldPlaced(hold, created=True)
+    async with ctx.db.read() as conn:
+        slot = await catalog.get_slot(conn, slot_id)
+        if slot is None:
+            raise SlotNotFound(f"no slot {slot_id}")
+        current = await hold_repo.active_hold_on_slot(conn, slot_id)
+        if current is not None and current.customer_id == customer_id and current.is_live(now):
+            return HoldPlaced(current, created=False)
+        offers = await _suggest(ctx, conn, slot)
+    raise SlotUnavailable(_why_unavailable(slot, ctx), slot_id=str(slot_id), suggestions=offers)
+
+
+async def _suggest(ctx: Context, conn: object, slot: Slot) -> list[Suggestion]:
+    limit = ctx.settings.suggestion_limit
+    found = await suggestions.candidates(conn, slot, now=ctx.clock.now(), limit=limit)  # type: ignore[arg-type]
+    return rank_suggestions(slot.starts_at, found, limit=limit)
+
+
+def _why_unavailable(slot: Slot, ctx: Context) -> str:
+    now = ctx.clock.now()
+    if slot.starts_at <= now:
+        return "the slot has already started"
+    status = slot.status_at(now)
+    if status is SlotStatus.HELD:
+        return "the slot is held by another customer"
+    if status is SlotStatus.BOOKED:
+        return "the slot is already booked"
+    if status is SlotStatus.CLOSED:
+        return "the slot is closed"
+    return "the slot was just taken by another customer"
+
+
+async def get_hold(ctx: Context, *, hold_id: UUID, customer_id: UUID) -> Hold:
+    """The customer's own hold as it reads now; another customer's answers HoldNotFound."""
+    async with ctx.db.read() as conn:
+        hold = await hold_repo.get_hold(conn, hold_id)
+    if hold is None or hold.customer_id != customer_id:
+        raise HoldNotFound(f"no hold {hold_id}")
+    return hold.as_seen_at(ctx.clock.now())
+
+
+async def cancel_hold(ctx: Context, *, hold_id: UUID, customer_id: UUID) -> Hold:
+    """Release the customer's hold at once and free its slot; a confirmed hold stays."""
+    now = ctx.clock.now()
+    async with ctx.db.write() as conn:
+        hold = await hold_repo.get_hold(conn, hold_id)
+        if hold is None or hold.customer_id != customer_id:
+            raise HoldNotFound(f"no hold {hold_id}")
+        if hold.status is HoldStatus.CONFIRMED:
+            raise HoldNotActive("the hold is already confirmed; cancel the booking instead")
+        if hold.status is HoldStatus.RELEASED:
+            return hold
+        reason = ReleaseReason.EXPIRED if hold.is_expired(now) else ReleaseReason.CANCELLED
+        released = hold.release(reason)
+        if not await release_hold(conn, released, now=now):
+            raise HoldNotActive("the hold changed while it was being cancelled; try again")
+    return released
