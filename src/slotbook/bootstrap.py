@@ -42,7 +42,7 @@ async def _default_locker(settings: Settings, db: Database) -> HoldLocker:
     pool = await create_hold_pool(
         libpq_dsn(settings.database_url),
         size=settings.db_pool_size,
-        timeout=settings.db_connect_timeout_seconds,
+        connect_timeout=settings.db_connect_timeout_seconds,
         command_timeout=settings.db_statement_timeout_seconds,
     )
     return PgHoldLocker(pool, acquire_timeout=settings.db_connect_timeout_seconds)

@@ -106,9 +106,7 @@ def create_admin(args: argparse.Namespace) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="slotbook", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(
-        run=migrate
-    )
+    sub.add_parser("migrate", help="bring the database schema up to date").set_defaults(run=migrate)
     s = sub.add_parser("serve", help="serve the API and run the sweeper")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)

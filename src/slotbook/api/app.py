@@ -57,6 +57,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    if context is not None:
+        app.state.ctx = context
     errors.install(app)
     for module in (auth, providers, catalog, holds, ops):
         app.include_router(module.router)

@@ -35,9 +35,7 @@ def require_role(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
         request: Request,
         _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
-        principal = principal_from_header(
-            context_of(request), request.headers.get("authorization")
-        )
+        principal = principal_from_header(context_of(request), request.headers.get("authorization"))
         if roles and principal.role not in roles:
             raise Forbidden(f"this call is for the role {' or '.join(roles)}")
         return principal
@@ -49,4 +47,3 @@ Ctx = Annotated[Context, Depends(context_of)]
 CurrentUser = Annotated[Principal, Depends(require_role())]
 CurrentCustomer = Annotated[Principal, Depends(require_role(Role.CUSTOMER))]
 CurrentProvider = Annotated[Principal, Depends(require_role(Role.PROVIDER))]
-

@@ -32,9 +32,7 @@ STATUS_BY_ERROR: tuple[tuple[type[e.SlotbookError], int], ...] = (
 _TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Too large"}
 
 
-def problem(
-    status: int, slug: str, title: str, detail: str, **extra: Any
-) -> ProblemJSON:
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> ProblemJSON:
     body = {
         "type": f"/problems/{slug}",
         "title": title,

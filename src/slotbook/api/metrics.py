@@ -16,8 +16,8 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
-from prometheus_client import multiprocess
 
 HOLD_ATTEMPTS = Counter(
     "slotbook_hold_attempts_total",

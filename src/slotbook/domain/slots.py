@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from uuid import UUID
 
 from slotbook.domain.states import SlotStatus
@@ -25,9 +26,9 @@ class Slot:
 
     def status_at(self, now: datetime) -> SlotStatus:
         """A slot whose hold has run out reads available, swept or not."""
-        if self.status is SlotStatus.HELD and self.held_until is not None:
-            if now >= self.held_until:
-                return SlotStatus.AVAILABLE
+        ran_out = self.held_until is not None and now >= self.held_until
+        if self.status is SlotStatus.HELD and ran_out:
+            return SlotStatus.AVAILABLE
         return self.status
 
     def is_bookable(self, now: datetime) -> bool:
@@ -43,4 +44,4 @@ def slot_times(starts_at: datetime, duration_minutes: int) -> tuple[datetime, da
 def overlapping(intervals: list[tuple[datetime, datetime]]) -> bool:
     """True when any two of the half-open intervals overlap."""
     ordered = sorted(intervals)
-    return any(nxt[0] < cur[1] for cur, nxt in zip(ordered, ordered[1:], strict=False))
+    return any(nxt[0] < cur[1] for cur, nxt in pairwise(ordered))

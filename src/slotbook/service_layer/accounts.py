@@ -27,9 +27,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def sign_up(
-    ctx: Context, *, email: str, password: str, name: str, role: Role
-) -> SignedIn:
+async def sign_up(ctx: Context, *, email: str, password: str, name: str, role: Role) -> SignedIn:
     """Register a user (a provider also gets its profile) and sign them in."""
     password_hash = await to_thread.run_sync(ctx.passwords.hash, password)
     user = User(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -74,10 +75,8 @@ async def load_demo_data(ctx: Context) -> DemoLogin:
         await providers.add_slots(
             ctx, provider_id=provider_id, service_id=service.id, starts_at=starts
         )
-    try:
+    with suppress(EmailTaken):
         await accounts.sign_up(
             ctx, email=email, password=password, name="Demo Customer", role=Role.CUSTOMER
         )
-    except EmailTaken:
-        pass
     return DemoLogin(email, password, created=True)

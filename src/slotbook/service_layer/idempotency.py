@@ -42,9 +42,9 @@ async def run_idempotent(
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
     digest = hashlib.sha256(request_body).hexdigest()
-    ids = {"user_id": user_id, "endpoint": endpoint, "key": key}
+    ref = repo.KeyRef(user_id=user_id, endpoint=endpoint, key=key)
     async with ctx.db.write() as conn:
-        stored = await repo.claim(conn, **ids, request_hash=digest, now=ctx.clock.now())
+        stored = await repo.claim(conn, ref, request_hash=digest, now=ctx.clock.now())
     if stored is not None:
         if stored.request_hash != digest:
             raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
@@ -55,8 +55,8 @@ async def run_idempotent(
         answer = await handle()
     except BaseException:
         async with ctx.db.write() as conn:
-            await repo.forget(conn, **ids)
+            await repo.forget(conn, ref)
         raise
     async with ctx.db.write() as conn:
-        await repo.store(conn, **ids, status_code=answer.status_code, body=answer.body)
+        await repo.store(conn, ref, status_code=answer.status_code, body=answer.body)
     return answer

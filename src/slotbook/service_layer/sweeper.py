@@ -8,6 +8,7 @@ for listings. Any number of sweepers may run at once, in `slotbook serve` or alo
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 from uuid import UUID
 
 import structlog
@@ -43,7 +44,5 @@ async def run_sweeper(ctx: Context, stop: asyncio.Event) -> None:
             interval = min(interval * 2, 5.0)
         else:
             interval = ctx.settings.sweeper_interval_seconds
-        try:
+        with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass

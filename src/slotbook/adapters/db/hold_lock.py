@@ -109,4 +109,3 @@ def hold_row(hold: Hold) -> dict[str, object]:
         "active_slot_id": hold.slot_id if active else None,
         "active_customer_id": hold.customer_id if active else None,
     }
-

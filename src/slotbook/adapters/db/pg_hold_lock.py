@@ -69,7 +69,9 @@ async def _keep_session(_conn: Any) -> None:
     """The hold path changes no session state, so a returned connection needs no reset."""
 
 
-async def create_hold_pool(dsn: str, *, size: int, timeout: float, command_timeout: float) -> Any:
+async def create_hold_pool(
+    dsn: str, *, size: int, connect_timeout: float, command_timeout: float
+) -> Any:
     """The asyncpg pool of the hold path: prepared statements, no per-release reset.
 
     It opens connections on demand, so the service starts (and answers 503) while the
@@ -81,7 +83,7 @@ async def create_hold_pool(dsn: str, *, size: int, timeout: float, command_timeo
             min_size=0,
             max_size=size,
             max_inactive_connection_lifetime=0,
-            timeout=timeout,
+            timeout=connect_timeout,
             command_timeout=command_timeout,
             reset=_keep_session,
             server_settings={"jit": "off"},

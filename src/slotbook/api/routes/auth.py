@@ -15,9 +15,7 @@ from slotbook.service_layer import accounts
 router = APIRouter(tags=["accounts"])
 
 
-@router.post(
-    "/v1/auth/signup", status_code=201, responses=documented(201, SignedUpOut, 409, 422)
-)
+@router.post("/v1/auth/signup", status_code=201, responses=documented(201, SignedUpOut, 409, 422))
 async def sign_up(body: SignUp, ctx: Ctx) -> JSON:
     signed = await accounts.sign_up(
         ctx, email=body.email, password=body.password, name=body.name, role=Role(body.role)

@@ -8,12 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
+from slotbook.adapters.db.repos.catalog import SlotFilter
 from slotbook.api import render
 from slotbook.api.deps import Ctx
 from slotbook.api.responses import JSON
 from slotbook.api.routes import documented
 from slotbook.api.schemas import ProviderDetailOut, ProvidersOut, SlotOut, SlotsOut
-from slotbook.adapters.db.repos.catalog import SlotFilter
 from slotbook.service_layer import catalog
 
 router = APIRouter(tags=["catalog"])

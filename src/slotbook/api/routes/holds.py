@@ -120,4 +120,3 @@ async def cancel_hold(hold_id: UUID, principal: CurrentCustomer, ctx: Ctx) -> JS
     """Cancel the hold: released at once, the slot back on sale."""
     hold = await holds.cancel_hold(ctx, hold_id=hold_id, customer_id=principal.user_id)
     return JSON(render.hold(hold))
-

@@ -113,9 +113,7 @@ async def _categories(conn: AsyncConnection, ids: Sequence[UUID]) -> dict[UUID, 
 
 
 async def get_provider(conn: AsyncConnection, provider_id: UUID) -> Provider | None:
-    row = (
-        await conn.execute(select(providers).where(providers.c.id == provider_id))
-    ).one_or_none()
+    row = (await conn.execute(select(providers).where(providers.c.id == provider_id))).one_or_none()
     if row is None:
         return None
     return _provider(row, (await _categories(conn, [row.id])).get(row.id, []))

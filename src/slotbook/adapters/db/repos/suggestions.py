@@ -36,8 +36,10 @@ async def candidates(
     other = (slots.c.category == target.category, slots.c.provider_id != target.provider_id)
 
     def scan(where: tuple[Any, ...], after: bool) -> Select[Any]:
-        direction = slots.c.starts_at >= target.starts_at if after else (
-            slots.c.starts_at < target.starts_at
+        direction = (
+            slots.c.starts_at >= target.starts_at
+            if after
+            else (slots.c.starts_at < target.starts_at)
         )
         order = slots.c.starts_at.asc() if after else slots.c.starts_at.desc()
         return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Row, insert, select
@@ -16,7 +17,7 @@ from slotbook.domain.model import Role, User
 _USER_COLUMNS = (*users.c, providers.c.id.label("provider_id"))
 
 
-def _user(row: Row[...]) -> User:
+def _user(row: Row[Any]) -> User:
     return User(
         id=row.id,
         email=row.email,

@@ -7,6 +7,8 @@ Create Date: 2026-11-24
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -52,13 +54,15 @@ END
 """
 
 
-def _id() -> sa.Column[sa.Uuid[object]]:
+def _id() -> sa.Column[Any]:
     return sa.Column("id", sa.Uuid, primary_key=True)
 
 
-def _money() -> list[sa.Column[object]]:
+def _money() -> list[sa.Column[Any]]:
     return [
-        sa.Column("price_minor", sa.BigInteger, sa.CheckConstraint("price_minor >= 0"), nullable=False),
+        sa.Column(
+            "price_minor", sa.BigInteger, sa.CheckConstraint("price_minor >= 0"), nullable=False
+        ),
         sa.Column("currency", sa.String(3), nullable=False),
     ]
 

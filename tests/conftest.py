@@ -1,0 +1,80 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when reachable), a manual
+clock, and the app wired through the same bootstrap as production."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from slotbook.adapters.clock import ManualClock
+from slotbook.api.app import create_app
+from slotbook.bootstrap import build_context, close_context
+from slotbook.config import Settings, load_settings
+from slotbook.service_layer.context import Context
+from tests import databases as dbs
+
+START = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
+FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
+
+
+@pytest.fixture(scope="session")
+def pg_template_url() -> Iterator[str | None]:
+    """One migrated PostgreSQL database for the session (None when unreachable)."""
+    if not asyncio.run(dbs.pg_reachable()):
+        yield None
+        return
+    url = asyncio.run(dbs.create_pg_database())
+    dbs.upgrade(url)
+    yield url
+    asyncio.run(dbs.drop_pg_database(url))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return dbs.migrated_sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
+) -> AsyncIterator[str]:
+    """A migrated, empty database: each test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield dbs.fresh_sqlite(sqlite_template, tmp_path)
+        return
+    url = request.getfixturevalue("pg_template_url")
+    dbs.require_postgres(url is not None)
+    await dbs.truncate_pg(url)
+    yield url
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return load_settings(
+        database_url=database_url, env="test", hold_ttl_seconds=600, db_pool_size=20, **FAST_HASH
+    )
+
+
+@pytest.fixture
+async def ctx(settings: Settings, clock: ManualClock) -> AsyncIterator[Context]:
+    context = await build_context(settings, clock=clock)
+    yield context
+    await close_context(context)
+
+
+@pytest.fixture
+async def client(ctx: Context) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(context=ctx, run_sweeper_in_process=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://slotbook.test") as c:
+        yield c
