@@ -40,17 +40,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def database_url(
-    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
-) -> AsyncIterator[str]:
+def database_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path) -> str:
     """A migrated, empty database: each test runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        yield dbs.fresh_sqlite(sqlite_template, tmp_path)
-        return
-    url = request.getfixturevalue("pg_template_url")
+        return dbs.fresh_sqlite(sqlite_template, tmp_path)
+    url: str | None = request.getfixturevalue("pg_template_url")
     dbs.require_postgres(url is not None)
-    await dbs.truncate_pg(url)
-    yield url
+    assert url is not None
+    asyncio.run(dbs.truncate_pg(url))
+    return url
 
 
 @pytest.fixture

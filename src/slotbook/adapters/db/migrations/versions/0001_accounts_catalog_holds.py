@@ -29,7 +29,8 @@ RELEASE_REASONS = (
 # An active hold carries its slot and customer in the two unique "active_" columns; any
 # other hold carries neither. So uniqueness of those columns IS invariant 1.
 HOLD_ACTIVE_KEYS = (
-    "(status = 'active' AND active_slot_id = slot_id AND active_customer_id = customer_id)"
+    "(status = 'active' AND active_slot_id IS NOT NULL AND active_customer_id IS NOT NULL"
+    " AND active_slot_id = slot_id AND active_customer_id = customer_id)"
     " OR (status <> 'active' AND active_slot_id IS NULL AND active_customer_id IS NULL)"
 )
 HOLD_REASON_ONLY_WHEN_RELEASED = (

@@ -1,0 +1,108 @@
+"""The hold: expiry against an injected clock, release and confirm rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from slotbook.adapters.clock import ManualClock
+from slotbook.domain.errors import IllegalTransition
+from slotbook.domain.holds import Hold, hold_expiry, release_reason_for_previous
+from slotbook.domain.slots import Slot
+from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
+
+T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+TTL = 600
+
+
+def a_hold(clock: ManualClock) -> Hold:
+    now = clock.now()
+    return Hold(
+        id=uuid.uuid4(),
+        slot_id=uuid.uuid4(),
+        provider_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        status=HoldStatus.ACTIVE,
+        release_reason=None,
+        created_at=now,
+        expires_at=hold_expiry(now, TTL),
+        amount_minor=45_000,
+        currency="THB",
+    )
+
+
+def test_a_hold_lasts_exactly_its_ttl() -> None:
+    clock = ManualClock(T0)
+    hold = a_hold(clock)
+    assert hold.expires_at == T0 + timedelta(seconds=TTL)
+    clock.advance(TTL - 0.001)
+    assert hold.is_live(clock.now())
+    assert not hold.is_expired(clock.now())
+    clock.advance(0.001)
+    assert not hold.is_live(clock.now())
+    assert hold.is_expired(clock.now())
+
+
+def test_an_expired_hold_reads_released_expired_before_any_sweep() -> None:
+    clock = ManualClock(T0)
+    hold = a_hold(clock)
+    assert hold.as_seen_at(clock.now()) == hold
+    clock.advance(TTL)
+    seen = hold.as_seen_at(clock.now())
+    assert (seen.status, seen.release_reason) == (HoldStatus.RELEASED, ReleaseReason.EXPIRED)
+
+
+def test_release_records_the_reason_and_is_final() -> None:
+    hold = a_hold(ManualClock(T0)).release(ReleaseReason.CANCELLED)
+    assert (hold.status, hold.release_reason) == (HoldStatus.RELEASED, ReleaseReason.CANCELLED)
+    with pytest.raises(IllegalTransition):
+        hold.release(ReleaseReason.EXPIRED)
+    with pytest.raises(IllegalTransition):
+        hold.confirm(T0, uuid.uuid4())
+
+
+def test_only_a_live_hold_confirms() -> None:
+    clock = ManualClock(T0)
+    hold = a_hold(clock)
+    booking_id = uuid.uuid4()
+    confirmed = hold.confirm(clock.now(), booking_id)
+    assert (confirmed.status, confirmed.booking_id) == (HoldStatus.CONFIRMED, booking_id)
+    with pytest.raises(IllegalTransition):
+        confirmed.release(ReleaseReason.CANCELLED)
+    clock.advance(TTL)
+    with pytest.raises(IllegalTransition):
+        hold.confirm(clock.now(), booking_id)
+
+
+def test_a_previous_hold_is_superseded_or_expired() -> None:
+    clock = ManualClock(T0)
+    hold = a_hold(clock)
+    assert release_reason_for_previous(hold, clock.now()) is ReleaseReason.SUPERSEDED
+    clock.advance(TTL + 1)
+    assert release_reason_for_previous(hold, clock.now()) is ReleaseReason.EXPIRED
+
+
+def test_a_slot_whose_hold_ran_out_reads_available() -> None:
+    clock = ManualClock(T0)
+    slot = Slot(
+        id=uuid.uuid4(),
+        provider_id=uuid.uuid4(),
+        service_id=uuid.uuid4(),
+        category="massage",
+        starts_at=T0 + timedelta(days=1),
+        ends_at=T0 + timedelta(days=1, hours=1),
+        price_minor=45_000,
+        currency="THB",
+        status=SlotStatus.HELD,
+        held_until=T0 + timedelta(seconds=TTL),
+        hold_id=uuid.uuid4(),
+    )
+    assert slot.status_at(clock.now()) is SlotStatus.HELD
+    assert not slot.is_bookable(clock.now())
+    clock.advance(TTL)
+    assert slot.status_at(clock.now()) is SlotStatus.AVAILABLE
+    assert slot.is_bookable(clock.now())
+    clock.set(slot.starts_at)
+    assert not slot.is_bookable(clock.now())
