@@ -1,0 +1,47 @@
+"""Small helpers for driving the HTTP API in tests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from slotbook.service_layer.context import Context
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def sign_up(client: httpx.AsyncClient, role: str = "customer") -> dict[str, Any]:
+    body = {
+        "email": f"{role}-{uuid.uuid4().hex[:8]}@example.com",
+        "password": "password123",
+        "name": f"A {role}",
+        "role": role,
+    }
+    answer = await client.post("/v1/auth/signup", json=body)
+    assert answer.status_code == 201, answer.text
+    signed: dict[str, Any] = answer.json()
+    return signed
+
+
+def assert_problem(
+    answer: httpx.Response, status: int, type_suffix: str | None = None
+) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = answer.json()
+    assert body["status"] == status
+    assert body["title"] and body["detail"] and body["request_id"]
+    assert body["request_id"] == answer.headers["x-request-id"]
+    if type_suffix:
+        assert body["type"].endswith(type_suffix), body["type"]
+    return body
+
+
+async def count_rows(ctx: Context, table: str) -> int:
+    async with ctx.db.read() as conn:
+        value = await conn.exec_driver_sql(f"SELECT count(*) FROM {table}")  # noqa: S608
+        return int(value.scalar_one())

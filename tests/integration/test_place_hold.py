@@ -1,0 +1,144 @@
+"""Placing holds through the service layer, on SQLite and PostgreSQL, with a manual clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from slotbook.adapters.clock import ManualClock
+from slotbook.domain.errors import SlotNotFound, SlotUnavailable
+from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
+from slotbook.domain.suggestions import SuggestionKind
+from slotbook.service_layer import catalog, holds
+from slotbook.service_layer.context import Context
+from tests import builders
+from tests.conftest import START
+
+DAY = START + timedelta(days=1)
+
+
+async def slot_status(ctx: Context, slot_id: object) -> SlotStatus:
+    slot = await catalog.get_slot(ctx, slot_id=slot_id)  # type: ignore[arg-type]
+    return slot.status_at(ctx.clock.now())
+
+
+async def test_a_hold_locks_the_slot_for_the_ttl(ctx: Context) -> None:
+    _, (slot, *_) = await builders.provider_with_slots(ctx, first=DAY)
+    alice = await builders.customer(ctx)
+    placed = await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)
+    hold = placed.hold
+    assert placed.created
+    assert (hold.status, hold.slot_id, hold.customer_id) == (HoldStatus.ACTIVE, slot.id, alice.id)
+    assert hold.expires_at == START + timedelta(seconds=600)
+    assert (hold.amount_minor, hold.currency) == (slot.price_minor, "THB")
+    assert await slot_status(ctx, slot.id) is SlotStatus.HELD
+    assert await holds.get_hold(ctx, hold_id=hold.id, customer_id=alice.id) == hold
+
+
+async def test_asking_again_for_your_own_slot_gives_the_same_hold(ctx: Context) -> None:
+    _, (slot, *_) = await builders.provider_with_slots(ctx, first=DAY)
+    alice = await builders.customer(ctx)
+    first = await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)
+    again = await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)
+    assert not again.created
+    assert again.hold.id == first.hold.id
+
+
+async def test_a_held_slot_is_refused_with_nearby_alternatives(ctx: Context) -> None:
+    _, (slot, later, *_) = await builders.provider_with_slots(ctx, first=DAY, count=3)
+    other_provider, (rival, *_) = await builders.provider_with_slots(
+        ctx, first=DAY + timedelta(minutes=30), count=2
+    )
+    await builders.provider_with_slots(ctx, category="dental", first=DAY, count=2)
+    alice, bob = await builders.customer(ctx), await builders.customer(ctx)
+    await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)
+    with pytest.raises(SlotUnavailable) as refused:
+        await holds.place_hold(ctx, slot_id=slot.id, customer_id=bob.id)
+    offers = refused.value.suggestions
+    assert 1 <= len(offers) <= 5
+    assert slot.id not in {o.slot_id for o in offers}
+    assert offers[0].slot_id == rival.id  # 30 minutes away beats 60
+    assert offers[0].kind is SuggestionKind.OTHER_PROVIDER
+    assert offers[0].provider_id == other_provider
+    assert offers[1].slot_id == later.id
+    assert offers[1].kind is SuggestionKind.SAME_PROVIDER
+    distances = [abs(o.starts_at - slot.starts_at) for o in offers]
+    assert distances == sorted(distances)
+    assert all(o.currency == "THB" for o in offers)
+
+
+async def test_suggestions_leave_out_slots_that_are_not_free(ctx: Context) -> None:
+    _, (slot, taken, free) = await builders.provider_with_slots(ctx, first=DAY, count=3)
+    alice, bob, carol = [await builders.customer(ctx) for _ in range(3)]
+    await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)
+    await holds.place_hold(ctx, slot_id=taken.id, customer_id=bob.id)
+    with pytest.raises(SlotUnavailable) as refused:
+        await holds.place_hold(ctx, slot_id=slot.id, customer_id=carol.id)
+    assert [o.slot_id for o in refused.value.suggestions] == [free.id]
+
+
+async def test_unknown_and_past_slots(ctx: Context, clock: ManualClock) -> None:
+    _, (slot, *_) = await builders.provider_with_slots(ctx, first=DAY, count=1)
+    alice = await builders.customer(ctx)
+    with pytest.raises(SlotNotFound):
+        await holds.place_hold(ctx, slot_id=alice.id, customer_id=alice.id)
+    clock.set(slot.starts_at)
+    with pytest.raises(SlotUnavailable, match="already started"):
+        await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)
+
+
+async def test_among_concurrent_attempts_exactly_one_wins(ctx: Context) -> None:
+    _, (slot, *_) = await builders.provider_with_slots(ctx, first=DAY, count=3)
+    customers = [await builders.customer(ctx) for _ in range(30)]
+    outcomes = await asyncio.gather(
+        *(holds.place_hold(ctx, slot_id=slot.id, customer_id=c.id) for c in customers),
+        return_exceptions=True,
+    )
+    winners = [o for o in outcomes if isinstance(o, holds.HoldPlaced)]
+    refused = [o for o in outcomes if isinstance(o, SlotUnavailable)]
+    assert len(winners) == 1 and len(refused) == 29
+    assert all(r.suggestions for r in refused)
+
+
+async def test_an_expired_hold_never_blocks(ctx: Context, clock: ManualClock) -> None:
+    _, (slot, *_) = await builders.provider_with_slots(ctx, first=DAY)
+    alice, bob = await builders.customer(ctx), await builders.customer(ctx)
+    old = (await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)).hold
+    clock.advance(599)
+    with pytest.raises(SlotUnavailable):
+        await holds.place_hold(ctx, slot_id=slot.id, customer_id=bob.id)
+    clock.advance(1)
+    assert await slot_status(ctx, slot.id) is SlotStatus.AVAILABLE  # no sweeper has run
+    seen = await holds.get_hold(ctx, hold_id=old.id, customer_id=alice.id)
+    assert (seen.status, seen.release_reason) == (HoldStatus.RELEASED, ReleaseReason.EXPIRED)
+    taken = await holds.place_hold(ctx, slot_id=slot.id, customer_id=bob.id)
+    assert taken.created
+    assert await slot_status(ctx, slot.id) is SlotStatus.HELD
+    async with ctx.db.read() as conn:
+        from slotbook.adapters.db.repos.holds import get_hold
+
+        stored = await get_hold(conn, old.id)
+    assert stored is not None
+    assert (stored.status, stored.release_reason) == (HoldStatus.RELEASED, ReleaseReason.EXPIRED)
+
+
+async def test_a_new_hold_supersedes_the_previous_one(ctx: Context) -> None:
+    _, (first, second, third, *_) = await builders.provider_with_slots(ctx, first=DAY)
+    alice, bob = await builders.customer(ctx), await builders.customer(ctx)
+    old = (await holds.place_hold(ctx, slot_id=first.id, customer_id=alice.id)).hold
+    await holds.place_hold(ctx, slot_id=third.id, customer_id=bob.id)
+    with pytest.raises(SlotUnavailable):  # refused: the old hold stays
+        await holds.place_hold(ctx, slot_id=third.id, customer_id=alice.id)
+    assert (await holds.get_hold(ctx, hold_id=old.id, customer_id=alice.id)).status is (
+        HoldStatus.ACTIVE
+    )
+    new = (await holds.place_hold(ctx, slot_id=second.id, customer_id=alice.id)).hold
+    seen = await holds.get_hold(ctx, hold_id=old.id, customer_id=alice.id)
+    assert (seen.status, seen.release_reason) == (HoldStatus.RELEASED, ReleaseReason.SUPERSEDED)
+    assert await slot_status(ctx, first.id) is SlotStatus.AVAILABLE
+    assert (await holds.get_hold(ctx, hold_id=new.id, customer_id=alice.id)).status is (
+        HoldStatus.ACTIVE
+    )
+    assert (await holds.place_hold(ctx, slot_id=first.id, customer_id=bob.id)).created
