@@ -73,6 +73,6 @@ async def ctx(settings: Settings, clock: ManualClock) -> AsyncIterator[Context]:
 @pytest.fixture
 async def client(ctx: Context) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(context=ctx, run_sweeper_in_process=False)
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://slotbook.test") as c:
         yield c

@@ -34,7 +34,9 @@ def assert_problem(
     assert answer.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = answer.json()
     assert body["status"] == status
-    assert body["title"] and body["detail"] and body["request_id"]
+    assert body["title"]
+    assert body["detail"]
+    assert body["request_id"]
     assert body["request_id"] == answer.headers["x-request-id"]
     if type_suffix:
         assert body["type"].endswith(type_suffix), body["type"]
@@ -43,5 +45,5 @@ def assert_problem(
 
 async def count_rows(ctx: Context, table: str) -> int:
     async with ctx.db.read() as conn:
-        value = await conn.exec_driver_sql(f"SELECT count(*) FROM {table}")  # noqa: S608
+        value = await conn.exec_driver_sql(f"SELECT count(*) FROM {table}")
         return int(value.scalar_one())

@@ -30,20 +30,25 @@ async def test_hold_lifecycle(client: httpx.AsyncClient, slot_ids: list[str]) ->
     created = await client.post("/v1/holds", json={"slot_id": slot_ids[0]}, headers=headers)
     assert created.status_code == 201
     hold = created.json()
-    assert hold["status"] == "active" and hold["release_reason"] is None
+    assert hold["status"] == "active"
+    assert hold["release_reason"] is None
     assert hold["customer_id"] == alice["user"]["id"]
     assert hold["created_at"] == "2030-01-01T08:00:00Z"
     assert hold["expires_at"] == "2030-01-01T08:10:00Z"
-    assert hold["payments"] == [] and hold["booking_id"] is None
-    assert hold["amount_minor"] == 45_000 and hold["currency"] == "THB"
+    assert hold["payments"] == []
+    assert hold["booking_id"] is None
+    assert hold["amount_minor"] == 45_000
+    assert hold["currency"] == "THB"
 
     same = await client.post("/v1/holds", json={"slot_id": slot_ids[0]}, headers=headers)
-    assert same.status_code == 200 and same.json()["id"] == hold["id"]
+    assert same.status_code == 200
+    assert same.json()["id"] == hold["id"]
     slot = (await client.get(f"/v1/slots/{slot_ids[0]}")).json()
     assert slot["status"] == "held"
 
     read = await client.get(f"/v1/holds/{hold['id']}", headers=headers)
-    assert read.status_code == 200 and read.json() == hold
+    assert read.status_code == 200
+    assert read.json() == hold
     cancelled = await client.delete(f"/v1/holds/{hold['id']}", headers=headers)
     assert cancelled.status_code == 200
     assert (cancelled.json()["status"], cancelled.json()["release_reason"]) == (
@@ -199,4 +204,5 @@ async def test_idempotency_key_replays_and_refuses_a_different_body(
     replayed = await client.post(
         "/v1/holds", json={"slot_id": slot_ids[0]}, headers=refused_headers
     )
-    assert replayed.status_code == 409 and replayed.json() == refused.json()
+    assert replayed.status_code == 409
+    assert replayed.json() == refused.json()

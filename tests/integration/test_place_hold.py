@@ -98,7 +98,8 @@ async def test_among_concurrent_attempts_exactly_one_wins(ctx: Context) -> None:
     )
     winners = [o for o in outcomes if isinstance(o, holds.HoldPlaced)]
     refused = [o for o in outcomes if isinstance(o, SlotUnavailable)]
-    assert len(winners) == 1 and len(refused) == 29
+    assert len(winners) == 1
+    assert len(refused) == 29
     assert all(r.suggestions for r in refused)
 
 

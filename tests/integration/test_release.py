@@ -74,7 +74,8 @@ async def test_the_sweeper_releases_expired_holds_and_frees_their_slots(
                 ReleaseReason.EXPIRED,
             )
         still = await get_hold(conn, fresh.id)
-        assert still is not None and still.status is HoldStatus.ACTIVE
+        assert still is not None
+        assert still.status is HoldStatus.ACTIVE
     for slot in slots:
         stored_slot = await catalog.get_slot(ctx, slot_id=slot.id)
         assert (stored_slot.status, stored_slot.hold_id) == (SlotStatus.AVAILABLE, None)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from slotbook import __version__
 from slotbook.api import errors
-from slotbook.api.requestid import RequestIdMiddleware
+from slotbook.api.middleware import RequestIdMiddleware
 from slotbook.api.routes import auth, catalog, holds, ops, providers
 from slotbook.bootstrap import build_context, close_context
 from slotbook.config import Settings, load_settings

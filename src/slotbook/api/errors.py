@@ -90,8 +90,8 @@ async def _on_http(_: Request, exc: Exception) -> Response:
     return problem(exc.status_code, slug, title, str(exc.detail))
 
 
-async def _on_unexpected(_: Request, exc: Exception) -> Response:
-    log.error("unexpected_error", exc_info=exc)
+def unexpected_problem() -> ProblemJSON:
+    """The answer to a bug: 500, with nothing of the internals in it."""
     return problem(500, "internal-error", "Internal server error", "an unexpected error occurred")
 
 
@@ -100,4 +100,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(e.SlotbookError, _on_domain)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(HTTPException, _on_http)
-    app.add_exception_handler(Exception, _on_unexpected)
+    # Anything else is answered by RequestIdMiddleware (api/middleware.py), outermost.

@@ -1,0 +1,73 @@
+"""Request ids and the last line of defence for errors, as one pure ASGI middleware.
+
+It sits outside everything else, so even an unexpected error answers problem+json with
+the request's id, and the access log sees the final status.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from slotbook.api.errors import unexpected_problem
+from slotbook.api.requestid import request_id_var
+
+_SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_HEADER = b"x-request-id"
+log = structlog.get_logger("slotbook.http")
+
+
+class RequestIdMiddleware:
+    """Pure ASGI (no per-request task or body buffering): binds the id for logs and errors."""
+
+    def __init__(self, app: ASGIApp, *, access_log: bool) -> None:
+        self.app = app
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = ""
+        for name, value in scope["headers"]:
+            if name == _HEADER:
+                rid = value.decode("latin-1")
+                break
+        if not _SANE.match(rid):
+            rid = uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 500
+        started_response = False
+        encoded = rid.encode()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                started_response = True
+                message["headers"] = [*message.get("headers", []), (_HEADER, encoded)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            log.error("unexpected_error", request_id=rid, exc_info=exc)
+            if started_response:
+                raise
+            await unexpected_problem()(scope, receive, send_with_id)
+        finally:
+            if self.access_log:
+                log.info(
+                    "request",
+                    request_id=rid,
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+            request_id_var.reset(token)
