@@ -6,6 +6,7 @@ import logging
 import sys
 from typing import Any
 
+import orjson
 import structlog
 
 
@@ -30,10 +31,10 @@ def configure_logging(level: str = "INFO") -> None:
         processors=[
             *shared,
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=orjson.dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.BytesLoggerFactory(sys.stdout.buffer),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stdout)
