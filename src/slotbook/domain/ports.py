@@ -8,6 +8,8 @@ from typing import Protocol
 from uuid import UUID
 
 from slotbook.domain.holds import Hold
+from slotbook.domain.slots import Slot
+from slotbook.domain.suggestions import Suggestion
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +23,9 @@ class LockRequest:
     expires_at: datetime
 
 
-class HoldLocker(Protocol):
+class HoldStore(Protocol):
+    """The storage of the hot path: the lock itself, and what a refusal needs to answer."""
+
     async def try_lock(self, request: LockRequest) -> Hold | None:
         """Atomically check the slot is free and hold it; None when it is not free.
 
@@ -29,4 +33,13 @@ class HoldLocker(Protocol):
         and only once the new hold is granted, the customer's previous active hold is
         released (superseded) and its slot freed. A failure anywhere leaves nothing behind.
         """
+        ...
+
+    async def inspect(self, slot_id: UUID) -> tuple[Slot | None, Hold | None]:
+        """The slot (None if unknown) and its active hold, expired or not."""
+        ...
+
+    async def alternatives(self, target: Slot, *, now: datetime, limit: int) -> list[Suggestion]:
+        """Up to 4 x `limit` slots free at `now`, nearest to the target's start on each side:
+        the same provider's, and other providers' of the same category."""
         ...

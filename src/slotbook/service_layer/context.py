@@ -8,7 +8,7 @@ from slotbook.adapters.db.engine import Database
 from slotbook.adapters.security import Passwords, Tokens
 from slotbook.config import Settings
 from slotbook.domain.clock import Clock
-from slotbook.domain.ports import HoldLocker
+from slotbook.domain.ports import HoldStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +16,6 @@ class Context:
     settings: Settings
     clock: Clock
     db: Database
-    locker: HoldLocker
+    hold_store: HoldStore
     passwords: Passwords
     tokens: Tokens

@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
-from slotbook.adapters.db.repos import catalog, suggestions
 from slotbook.adapters.db.repos import holds as hold_repo
 from slotbook.adapters.db.repos.hold_writes import release_hold
 from slotbook.domain.errors import HoldNotActive, HoldNotFound, SlotNotFound, SlotUnavailable
@@ -14,7 +13,7 @@ from slotbook.domain.holds import Hold, hold_expiry
 from slotbook.domain.ports import LockRequest
 from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
-from slotbook.domain.suggestions import Suggestion, rank_suggestions
+from slotbook.domain.suggestions import rank_suggestions
 from slotbook.service_layer.context import Context
 
 
@@ -38,24 +37,18 @@ async def place_hold(ctx: Context, *, slot_id: UUID, customer_id: UUID) -> HoldP
         now=now,
         expires_at=hold_expiry(now, ctx.settings.hold_ttl_seconds),
     )
-    hold = await ctx.locker.try_lock(request)
+    hold = await ctx.hold_store.try_lock(request)
     if hold is not None:
         return HoldPlaced(hold, created=True)
-    async with ctx.db.read() as conn:
-        slot = await catalog.get_slot(conn, slot_id)
-        if slot is None:
-            raise SlotNotFound(f"no slot {slot_id}")
-        current = await hold_repo.active_hold_on_slot(conn, slot_id)
-        if current is not None and current.customer_id == customer_id and current.is_live(now):
-            return HoldPlaced(current, created=False)
-        offers = await _suggest(ctx, conn, slot)
-    raise SlotUnavailable(_why_unavailable(slot, ctx), slot_id=str(slot_id), suggestions=offers)
-
-
-async def _suggest(ctx: Context, conn: object, slot: Slot) -> list[Suggestion]:
+    slot, current = await ctx.hold_store.inspect(slot_id)
+    if slot is None:
+        raise SlotNotFound(f"no slot {slot_id}")
+    if current is not None and current.customer_id == customer_id and current.is_live(now):
+        return HoldPlaced(current, created=False)
     limit = ctx.settings.suggestion_limit
-    found = await suggestions.candidates(conn, slot, now=ctx.clock.now(), limit=limit)  # type: ignore[arg-type]
-    return rank_suggestions(slot.starts_at, found, limit=limit)
+    found = await ctx.hold_store.alternatives(slot, now=now, limit=limit)
+    offers = rank_suggestions(slot.starts_at, found, limit=limit)
+    raise SlotUnavailable(_why_unavailable(slot, ctx), slot_id=str(slot_id), suggestions=offers)
 
 
 def _why_unavailable(slot: Slot, ctx: Context) -> str:

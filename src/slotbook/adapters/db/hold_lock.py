@@ -1,4 +1,4 @@
-"""The atomic hold, portable form: a few statements in one write transaction.
+"""The hold store, portable form: the lock is a few statements in one write transaction.
 
 Used on SQLite, where a write transaction already has the database to itself (BEGIN
 IMMEDIATE). The PostgreSQL form (`pg_hold_lock`) does the same in one statement.
@@ -6,25 +6,42 @@ IMMEDIATE). The PostgreSQL form (`pg_hold_lock`) does the same in one statement.
 
 from __future__ import annotations
 
+from datetime import datetime
+from uuid import UUID
+
 from sqlalchemy import and_, case, insert, or_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotbook.adapters.db.engine import Database
+from slotbook.adapters.db.repos import catalog, suggestions
+from slotbook.adapters.db.repos import holds as hold_repo
 from slotbook.adapters.db.tables import holds, slots
 from slotbook.domain.holds import Hold
 from slotbook.domain.ports import LockRequest
+from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
+from slotbook.domain.suggestions import Suggestion
 
 RELEASED_COLUMNS = {"active_slot_id": None, "active_customer_id": None}
 
 
-class SqlHoldLocker:
+class SqlHoldStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def try_lock(self, request: LockRequest) -> Hold | None:
         async with self._db.write() as conn:
             return await lock_in(conn, request)
+
+    async def inspect(self, slot_id: UUID) -> tuple[Slot | None, Hold | None]:
+        async with self._db.read() as conn:
+            slot = await catalog.get_slot(conn, slot_id)
+            current = await hold_repo.active_hold_on_slot(conn, slot_id) if slot else None
+        return slot, current
+
+    async def alternatives(self, target: Slot, *, now: datetime, limit: int) -> list[Suggestion]:
+        async with self._db.read() as conn:
+            return await suggestions.candidates(conn, target, now=now, limit=limit)
 
 
 async def lock_in(conn: AsyncConnection, r: LockRequest) -> Hold | None:

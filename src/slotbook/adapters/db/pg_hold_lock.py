@@ -1,4 +1,4 @@
-"""The atomic hold on PostgreSQL: one statement, one round trip, autocommit.
+"""The hold store on PostgreSQL: the lock is one statement, one round trip, autocommit.
 
 The statement grants the slot with a conditional UPDATE (the row lock serialises racers:
 a loser re-reads the row, sees it held, and updates nothing), takes over an expired hold,
@@ -14,14 +14,19 @@ fraction of a general-purpose session.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
+from slotbook.adapters.db import pg_hold_reads as reads
 from slotbook.adapters.db.failures import translate_unavailable
 from slotbook.domain.holds import Hold
 from slotbook.domain.ports import LockRequest
+from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus
+from slotbook.domain.suggestions import Suggestion
 
 LOCK_SQL = """
 WITH granted AS (
@@ -90,13 +95,30 @@ async def create_hold_pool(
         )
 
 
-class PgHoldLocker:
+class PgHoldStore:
     def __init__(self, pool: Any, *, acquire_timeout: float) -> None:
         self._pool = pool
         self._acquire_timeout = acquire_timeout
 
     async def close(self) -> None:
         await self._pool.close()
+
+    async def inspect(self, slot_id: UUID) -> tuple[Slot | None, Hold | None]:
+        async with (
+            translate_unavailable(),
+            self._pool.acquire(timeout=self._acquire_timeout) as conn,
+        ):
+            row = await conn.fetchrow(reads.INSPECT_SQL, slot_id)
+        return reads.slot_and_hold(row) if row else (None, None)
+
+    async def alternatives(self, target: Slot, *, now: datetime, limit: int) -> list[Suggestion]:
+        args = reads.alternatives_args(target, now, limit)
+        async with (
+            translate_unavailable(),
+            self._pool.acquire(timeout=self._acquire_timeout) as conn,
+        ):
+            rows = await conn.fetch(reads.ALTERNATIVES_SQL, *args)
+        return [reads.suggestion(r) for r in rows]
 
     async def try_lock(self, request: LockRequest) -> Hold | None:
         r = request

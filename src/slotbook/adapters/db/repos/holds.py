@@ -1,4 +1,4 @@
-"""Reading holds back; writing them is the hold locker's and the sweeper's job."""
+"""Reading holds back; writing them is the hold store's and the sweeper's job."""
 
 from __future__ import annotations
 
