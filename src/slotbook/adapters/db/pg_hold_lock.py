@@ -2,10 +2,10 @@
 
 The statement grants the slot with a conditional UPDATE (the row lock serialises racers:
 a loser re-reads the row, sees it held, and updates nothing), takes over an expired hold,
-supersedes the customer's previous hold and frees its slot, and inserts the new hold. The
-unique `active_` constraints are deferred to the end of the statement, so the order in
-which PostgreSQL runs the parts cannot trip them; they still refuse two active holds on one
-slot or for one customer.
+supersedes the customer's previous hold and frees its slot, and only then inserts the new
+hold: the INSERT waits on the row counts of the other parts, so the retired holds have
+left the unique `active_` indexes before the new one enters them. Those indexes still
+refuse two active holds on one slot or for one customer.
 
 This path uses asyncpg directly: it is the request every popular slot sees hundreds of
 times a second, and a raw prepared statement on a pool without per-release reset costs a
@@ -61,11 +61,12 @@ INSERT INTO holds (id, slot_id, provider_id, customer_id, status, created_at, ex
                    amount_minor, currency, active_slot_id, active_customer_id)
 SELECT $3, id, provider_id, $2, 'active', $4, $5, price_minor, currency, id, $2
   FROM granted
+ WHERE (SELECT count(*) FROM taken_over) >= 0 AND (SELECT count(*) FROM freed) >= 0
 RETURNING provider_id, amount_minor, currency
 """
 
-# Racing holds of one customer trip the one-active-hold-per-customer constraint, and a
-# supersede crossing a takeover can deadlock; both are safe to retry from scratch.
+# Racing holds of one customer trip the one-active-hold-per-customer index, and a
+# supersede crossing a takeover may deadlock; both are safe to retry from scratch.
 _RETRYABLE = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
 _ATTEMPTS = 3
 

@@ -2,7 +2,7 @@
 
 Invariants the schema itself enforces (see the migrations for the exact DDL):
 1. one active hold per slot and one per customer (unique `active_slot_id`,
-   `active_customer_id`, set only while a hold is active);
+   `active_customer_id`, set only while a hold is active, as a CHECK ensures);
 2. no two slots of one provider overlap (an exclusion constraint on PostgreSQL, triggers
    on SQLite);
 3. at most one live (confirmed or completed) booking per slot (a partial unique index).
@@ -84,7 +84,7 @@ holds = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("slot_id", Uuid, ForeignKey("slots.id"), nullable=False),
-    Column("provider_id", Uuid, ForeignKey("providers.id"), nullable=False),
+    Column("provider_id", Uuid, nullable=False),
     Column("customer_id", Uuid, ForeignKey("users.id"), nullable=False),
     Column("status", String(16), nullable=False),
     Column("release_reason", String(32)),

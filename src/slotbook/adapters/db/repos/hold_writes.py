@@ -47,32 +47,53 @@ async def release_hold(conn: AsyncConnection, released: Hold, *, now: datetime) 
 async def release_expired(conn: AsyncConnection, *, now: datetime, batch: int) -> list[UUID]:
     """Release up to `batch` holds whose time ran out, freeing their slots.
 
-    Slots are locked first and with SKIP LOCKED (same order as the hold path, so no
-    deadlock), so any number of sweepers can run at once without waiting on each other.
+    Rows are locked slot first, then hold (the hold path's order), and both with SKIP
+    LOCKED: a sweeper never waits, so any number of them can run beside the hold path
+    without deadlock; whatever one skips, the next pass or the hold path's takeover gets.
     """
     due = (
         await conn.execute(
-            select(slots.c.id, slots.c.hold_id)
-            .where(slots.c.status == SlotStatus.HELD, slots.c.held_until <= now)
-            .order_by(slots.c.held_until)
+            select(holds.c.id, holds.c.slot_id)
+            .where(holds.c.active_slot_id.is_not(None), holds.c.expires_at <= now)
+            .order_by(holds.c.expires_at)
             .limit(batch)
-            .with_for_update(skip_locked=True)
         )
     ).all()
     if not due:
         return []
+    slot_ids = (
+        await conn.scalars(
+            select(slots.c.id)
+            .where(
+                slots.c.id.in_([d.slot_id for d in due]),
+                slots.c.hold_id.in_([d.id for d in due]),
+                slots.c.status == SlotStatus.HELD,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    hold_ids = (
+        await conn.scalars(
+            select(holds.c.id)
+            .where(
+                holds.c.slot_id.in_(slot_ids),
+                holds.c.id.in_([d.id for d in due]),
+                holds.c.status == HoldStatus.ACTIVE,
+                holds.c.expires_at <= now,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if not hold_ids:
+        return []
     await conn.execute(
         update(slots)
-        .where(slots.c.id.in_([d.id for d in due]), slots.c.status == SlotStatus.HELD)
+        .where(slots.c.hold_id.in_(hold_ids), slots.c.id.in_(slot_ids))
         .values(status=SlotStatus.AVAILABLE, hold_id=None, held_until=None)
     )
-    expired = await conn.execute(
+    await conn.execute(
         update(holds)
-        .where(
-            holds.c.id.in_([d.hold_id for d in due]),
-            holds.c.status == HoldStatus.ACTIVE,
-            holds.c.expires_at <= now,
-        )
+        .where(holds.c.id.in_(hold_ids))
         .values(
             status=HoldStatus.RELEASED,
             release_reason=ReleaseReason.EXPIRED,
@@ -80,6 +101,5 @@ async def release_expired(conn: AsyncConnection, *, now: datetime, batch: int) -
             active_slot_id=None,
             active_customer_id=None,
         )
-        .returning(holds.c.id)
     )
-    return [row.id for row in expired]
+    return list(hold_ids)
