@@ -60,7 +60,7 @@ def create_app(
     if context is not None:
         app.state.ctx = context
     errors.install(app)
-    for module in (auth, providers, catalog, holds, ops):
+    for module in (holds, auth, providers, catalog, ops):  # the hot route matches first
         app.include_router(module.router)
     app.add_middleware(RequestIdMiddleware, access_log=settings.access_log)
     return app

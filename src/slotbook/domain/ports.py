@@ -23,11 +23,21 @@ class LockRequest:
     expires_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class LockResult:
+    """What one lock attempt found: the new hold, or why not, when the store read it."""
+
+    hold: Hold | None
+    inspected: bool = False  # True: `slot` and `holder` were read by the attempt itself
+    slot: Slot | None = None
+    holder: Hold | None = None
+
+
 class HoldStore(Protocol):
     """The storage of the hot path: the lock itself, and what a refusal needs to answer."""
 
-    async def try_lock(self, request: LockRequest) -> Hold | None:
-        """Atomically check the slot is free and hold it; None when it is not free.
+    async def try_lock(self, request: LockRequest) -> LockResult:
+        """Atomically check the slot is free and hold it; `hold` is None when it is not.
 
         In the same atomic step: an expired hold on the slot is marked expired (takeover),
         and only once the new hold is granted, the customer's previous active hold is

@@ -37,10 +37,13 @@ async def place_hold(ctx: Context, *, slot_id: UUID, customer_id: UUID) -> HoldP
         now=now,
         expires_at=hold_expiry(now, ctx.settings.hold_ttl_seconds),
     )
-    hold = await ctx.hold_store.try_lock(request)
-    if hold is not None:
-        return HoldPlaced(hold, created=True)
-    slot, current = await ctx.hold_store.inspect(slot_id)
+    result = await ctx.hold_store.try_lock(request)
+    if result.hold is not None:
+        return HoldPlaced(result.hold, created=True)
+    slot, current = result.slot, result.holder
+    if not result.inspected or (slot is not None and slot.is_bookable(now)):
+        # not read by the attempt, or read before a racer's commit: look again
+        slot, current = await ctx.hold_store.inspect(slot_id)
     if slot is None:
         raise SlotNotFound(f"no slot {slot_id}")
     if current is not None and current.customer_id == customer_id and current.is_live(now):

@@ -17,7 +17,7 @@ from slotbook.adapters.db.repos import catalog, suggestions
 from slotbook.adapters.db.repos import holds as hold_repo
 from slotbook.adapters.db.tables import holds, slots
 from slotbook.domain.holds import Hold
-from slotbook.domain.ports import LockRequest
+from slotbook.domain.ports import LockRequest, LockResult
 from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
 from slotbook.domain.suggestions import Suggestion
@@ -29,9 +29,9 @@ class SqlHoldStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def try_lock(self, request: LockRequest) -> Hold | None:
+    async def try_lock(self, request: LockRequest) -> LockResult:
         async with self._db.write() as conn:
-            return await lock_in(conn, request)
+            return LockResult(await lock_in(conn, request))
 
     async def inspect(self, slot_id: UUID) -> tuple[Slot | None, Hold | None]:
         async with self._db.read() as conn:

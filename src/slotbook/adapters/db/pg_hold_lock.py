@@ -23,12 +23,12 @@ import asyncpg
 from slotbook.adapters.db import pg_hold_reads as reads
 from slotbook.adapters.db.failures import translate_unavailable
 from slotbook.domain.holds import Hold
-from slotbook.domain.ports import LockRequest
+from slotbook.domain.ports import LockRequest, LockResult
 from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus
 from slotbook.domain.suggestions import Suggestion
 
-LOCK_SQL = """
+LOCK_SQL = f"""
 WITH granted AS (
     UPDATE slots
        SET status = 'held', hold_id = $3, held_until = $5
@@ -56,15 +56,23 @@ WITH granted AS (
      WHERE slots.id = previous.slot_id AND slots.hold_id = previous.id
        AND slots.status = 'held'
  RETURNING slots.id
+), inserted AS (
+    INSERT INTO holds (id, slot_id, provider_id, customer_id, status, created_at, expires_at,
+                       amount_minor, currency, active_slot_id, active_customer_id)
+    SELECT $3, id, provider_id, $2, 'active', $4, $5, price_minor, currency, id, $2
+      FROM granted
+     WHERE (SELECT count(*) FROM taken_over) >= 0 AND (SELECT count(*) FROM freed) >= 0
+ RETURNING provider_id, amount_minor, currency
 )
-INSERT INTO holds (id, slot_id, provider_id, customer_id, status, created_at, expires_at,
-                   amount_minor, currency, active_slot_id, active_customer_id)
-SELECT $3, id, provider_id, $2, 'active', $4, $5, price_minor, currency, id, $2
-  FROM granted
- WHERE (SELECT count(*) FROM taken_over) >= 0 AND (SELECT count(*) FROM freed) >= 0
-RETURNING provider_id, amount_minor, currency
-"""
+SELECT i.provider_id, i.amount_minor, i.currency, {reads.INSPECT_COLUMNS}
+  FROM (SELECT 1) AS one
+  LEFT JOIN inserted AS i ON true
+  LEFT JOIN slots AS s ON i.provider_id IS NULL AND s.id = $1
+  LEFT JOIN holds AS h ON h.active_slot_id = s.id
+"""  # noqa: S608 (built from constants only)
 
+# A refused attempt also answers why, from the same statement: the slot and its holder as
+# the statement's snapshot saw them (the service re-reads in the rare case of a race).
 # Racing holds of one customer trip the one-active-hold-per-customer index, and a
 # supersede crossing a takeover may deadlock; both are safe to retry from scratch.
 _RETRYABLE = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
@@ -121,7 +129,7 @@ class PgHoldStore:
             rows = await conn.fetch(reads.ALTERNATIVES_SQL, *args)
         return [reads.suggestion(r) for r in rows]
 
-    async def try_lock(self, request: LockRequest) -> Hold | None:
+    async def try_lock(self, request: LockRequest) -> LockResult:
         r = request
         args = (r.slot_id, r.customer_id, r.hold_id, r.now, r.expires_at)
         async with translate_unavailable():
@@ -132,18 +140,22 @@ class PgHoldStore:
                     break
                 except _RETRYABLE:
                     if attempt == _ATTEMPTS:
-                        return None
-        if row is None:
-            return None
-        return Hold(
-            id=r.hold_id,
-            slot_id=r.slot_id,
-            provider_id=row[0],
-            customer_id=r.customer_id,
-            status=HoldStatus.ACTIVE,
-            release_reason=None,
-            created_at=r.now,
-            expires_at=r.expires_at,
-            amount_minor=row[1],
-            currency=row[2],
+                        return LockResult(None)
+        if row[0] is None:
+            found = tuple(row)[3:]
+            slot, holder = reads.slot_and_hold(found) if found[0] else (None, None)
+            return LockResult(None, inspected=True, slot=slot, holder=holder)
+        return LockResult(
+            Hold(
+                id=r.hold_id,
+                slot_id=r.slot_id,
+                provider_id=row[0],
+                customer_id=r.customer_id,
+                status=HoldStatus.ACTIVE,
+                release_reason=None,
+                created_at=r.now,
+                expires_at=r.expires_at,
+                amount_minor=row[1],
+                currency=row[2],
+            )
         )

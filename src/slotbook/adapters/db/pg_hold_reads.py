@@ -15,13 +15,14 @@ from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus, SlotStatus
 from slotbook.domain.suggestions import Suggestion, SuggestionKind
 
-INSPECT_SQL = """
-SELECT s.id, s.provider_id, s.service_id, s.category, s.starts_at, s.ends_at,
+INSPECT_COLUMNS = """s.id, s.provider_id, s.service_id, s.category, s.starts_at, s.ends_at,
        s.price_minor, s.currency, s.status, s.held_until, s.hold_id,
-       h.id, h.customer_id, h.created_at, h.expires_at, h.amount_minor, h.currency
-  FROM slots s LEFT JOIN holds h ON h.active_slot_id = s.id
+       h.id, h.customer_id, h.created_at, h.expires_at, h.amount_minor, h.currency"""
+INSPECT_SQL = f"""
+SELECT {INSPECT_COLUMNS}
+  FROM slots AS s LEFT JOIN holds AS h ON h.active_slot_id = s.id
  WHERE s.id = $1
-"""
+"""  # noqa: S608 (constants only)
 
 _FREE = (
     "starts_at > $5 AND status IN ('available', 'held')"
