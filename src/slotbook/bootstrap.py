@@ -15,6 +15,7 @@ from slotbook.config import Settings
 from slotbook.domain.clock import Clock
 from slotbook.domain.ports import HoldStore
 from slotbook.service_layer.context import Context
+from slotbook.service_layer.recent_alternatives import RecentAlternatives
 
 
 async def build_context(
@@ -33,6 +34,7 @@ async def build_context(
             time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
         ),
         tokens=Tokens(secret=settings.jwt_secret, ttl_seconds=settings.access_token_ttl_seconds),
+        recent_alternatives=RecentAlternatives(ttl_seconds=settings.suggestion_cache_seconds),
     )
 
 

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
 
     sweeper_interval_seconds: float = Field(default=0.25, gt=0, le=1.0)
     suggestion_limit: int = Field(default=5, ge=1, le=20)
+    suggestion_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     log_level: str = "INFO"
     access_log: bool = True
 

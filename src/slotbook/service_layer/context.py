@@ -9,6 +9,7 @@ from slotbook.adapters.security import Passwords, Tokens
 from slotbook.config import Settings
 from slotbook.domain.clock import Clock
 from slotbook.domain.ports import HoldStore
+from slotbook.service_layer.recent_alternatives import RecentAlternatives
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +20,4 @@ class Context:
     hold_store: HoldStore
     passwords: Passwords
     tokens: Tokens
+    recent_alternatives: RecentAlternatives

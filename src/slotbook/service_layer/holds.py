@@ -48,9 +48,12 @@ async def place_hold(ctx: Context, *, slot_id: UUID, customer_id: UUID) -> HoldP
         raise SlotNotFound(f"no slot {slot_id}")
     if current is not None and current.customer_id == customer_id and current.is_live(now):
         return HoldPlaced(current, created=False)
-    limit = ctx.settings.suggestion_limit
-    found = await ctx.hold_store.alternatives(slot, now=now, limit=limit)
-    offers = rank_suggestions(slot.starts_at, found, limit=limit)
+    offers = ctx.recent_alternatives.get(slot_id, now)
+    if offers is None:
+        limit = ctx.settings.suggestion_limit
+        found = await ctx.hold_store.alternatives(slot, now=now, limit=limit)
+        offers = rank_suggestions(slot.starts_at, found, limit=limit)
+        ctx.recent_alternatives.put(slot_id, now, offers)
     raise SlotUnavailable(_why_unavailable(slot, ctx), slot_id=str(slot_id), suggestions=offers)
 
 
