@@ -56,6 +56,9 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # metrics are Prometheus (api/metrics.py); FastAPI's OpenTelemetry bridge would only
+        # cost the hot path a provider lookup per request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     if context is not None:
         app.state.ctx = context
