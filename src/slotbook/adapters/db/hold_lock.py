@@ -15,14 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from slotbook.adapters.db.engine import Database
 from slotbook.adapters.db.repos import catalog, suggestions
 from slotbook.adapters.db.repos import holds as hold_repo
+from slotbook.adapters.db.repos.hold_writes import free_slot, released
 from slotbook.adapters.db.tables import holds, slots
 from slotbook.domain.holds import Hold
 from slotbook.domain.ports import LockRequest, LockResult
 from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
 from slotbook.domain.suggestions import Suggestion
-
-RELEASED_COLUMNS = {"active_slot_id": None, "active_customer_id": None}
 
 
 class SqlHoldStore:
@@ -63,36 +62,29 @@ async def lock_in(conn: AsyncConnection, r: LockRequest) -> Hold | None:
     ).one_or_none()
     if granted is None:
         return None
-    release = {"status": HoldStatus.RELEASED, "released_at": r.now, **RELEASED_COLUMNS}
     await conn.execute(
         update(holds)
         .where(holds.c.active_slot_id == r.slot_id, holds.c.expires_at <= r.now)
-        .values(release_reason=ReleaseReason.EXPIRED, **release)
+        .values(released(ReleaseReason.EXPIRED, r.now))
     )
     previous = (
         await conn.execute(
             update(holds)
             .where(holds.c.active_customer_id == r.customer_id, holds.c.slot_id != r.slot_id)
             .values(
-                release_reason=case(
-                    (holds.c.expires_at <= r.now, ReleaseReason.EXPIRED.value),
-                    else_=ReleaseReason.SUPERSEDED.value,
-                ),
-                **release,
+                released(
+                    case(
+                        (holds.c.expires_at <= r.now, ReleaseReason.EXPIRED.value),
+                        else_=ReleaseReason.SUPERSEDED.value,
+                    ),
+                    r.now,
+                )
             )
             .returning(holds.c.id, holds.c.slot_id)
         )
     ).one_or_none()
     if previous is not None:
-        await conn.execute(
-            update(slots)
-            .where(
-                slots.c.id == previous.slot_id,
-                slots.c.hold_id == previous.id,
-                slots.c.status == SlotStatus.HELD,
-            )
-            .values(status=SlotStatus.AVAILABLE, hold_id=None, held_until=None)
-        )
+        await free_slot(conn, slot_id=previous.slot_id, hold_id=previous.id)
     hold = Hold(
         id=r.hold_id,
         slot_id=r.slot_id,

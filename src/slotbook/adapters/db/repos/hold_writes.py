@@ -12,35 +12,43 @@ from slotbook.adapters.db.tables import holds, slots
 from slotbook.domain.holds import Hold
 from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
 
+FREE_SLOT = {"status": SlotStatus.AVAILABLE, "hold_id": None, "held_until": None}
 
-async def release_hold(conn: AsyncConnection, released: Hold, *, now: datetime) -> bool:
+
+def released(reason: object, now: datetime) -> dict[str, object]:
+    """A hold's columns once released: it leaves the unique `active_` indexes."""
+    return {
+        "status": HoldStatus.RELEASED,
+        "release_reason": reason,
+        "released_at": now,
+        "active_slot_id": None,
+        "active_customer_id": None,
+    }
+
+
+async def free_slot(conn: AsyncConnection, *, slot_id: UUID, hold_id: UUID) -> None:
+    """Put the slot back on sale, if that hold is still the one holding it."""
+    await conn.execute(
+        update(slots)
+        .where(slots.c.id == slot_id, slots.c.hold_id == hold_id, slots.c.status == SlotStatus.HELD)
+        .values(FREE_SLOT)
+    )
+
+
+async def release_hold(conn: AsyncConnection, released_hold: Hold, *, now: datetime) -> bool:
     """Persist an already-released hold, only if it is still active; free its slot.
 
     Returns False when the hold was no longer active (someone else moved it first).
     """
-    assert released.status is HoldStatus.RELEASED
+    assert released_hold.status is HoldStatus.RELEASED
     done = await conn.execute(
         update(holds)
-        .where(holds.c.id == released.id, holds.c.status == HoldStatus.ACTIVE)
-        .values(
-            status=released.status,
-            release_reason=released.release_reason,
-            released_at=now,
-            active_slot_id=None,
-            active_customer_id=None,
-        )
+        .where(holds.c.id == released_hold.id, holds.c.status == HoldStatus.ACTIVE)
+        .values(released(released_hold.release_reason, now))
     )
     if done.rowcount != 1:
         return False
-    await conn.execute(
-        update(slots)
-        .where(
-            slots.c.id == released.slot_id,
-            slots.c.hold_id == released.id,
-            slots.c.status == SlotStatus.HELD,
-        )
-        .values(status=SlotStatus.AVAILABLE, hold_id=None, held_until=None)
-    )
+    await free_slot(conn, slot_id=released_hold.slot_id, hold_id=released_hold.id)
     return True
 
 
@@ -89,17 +97,9 @@ async def release_expired(conn: AsyncConnection, *, now: datetime, batch: int) -
     await conn.execute(
         update(slots)
         .where(slots.c.hold_id.in_(hold_ids), slots.c.id.in_(slot_ids))
-        .values(status=SlotStatus.AVAILABLE, hold_id=None, held_until=None)
+        .values(FREE_SLOT)
     )
     await conn.execute(
-        update(holds)
-        .where(holds.c.id.in_(hold_ids))
-        .values(
-            status=HoldStatus.RELEASED,
-            release_reason=ReleaseReason.EXPIRED,
-            released_at=now,
-            active_slot_id=None,
-            active_customer_id=None,
-        )
+        update(holds).where(holds.c.id.in_(hold_ids)).values(released(ReleaseReason.EXPIRED, now))
     )
     return list(hold_ids)
