@@ -1,0 +1,289 @@
+"""`make bench`: the hold path of slotbook against the bare reference server, same run.
+
+Seeds a realistic PostgreSQL database, starts slotbook and the reference server with the
+same number of workers, loads both in alternation (wrk for throughput and latency, an
+asyncio client for the 500-at-once hot-slot burst), reads their peak memory, runs pgbench
+for the database's own floor, and prints the side-by-side table (also written as Markdown
+to bench/out/latest.md). Only 127.0.0.1 is contacted; every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import sys
+import tempfile
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import uvloop
+
+import floor
+import loads
+import report
+import seed
+import servers
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE = REPO.parent / "shared" / "bench" / "reference"
+VENV_BIN = REPO / ".venv" / "bin"
+JWT_SECRET = "bench-only-jwt-secret-0123456789abcdef-0123"
+DB, DB_REF, DB_REF_HOT = "slotbook_bench", "slotbook_bench_ref", "slotbook_bench_refhot"
+SLOTS, PROVIDERS, CUSTOMERS, HISTORY = 100_000, 200, 2_000, 200_000
+HOLDERS = 500  # customers kept apart to pre-hold the slots of the 409 scenario
+HOT_CLIENTS = 500
+CONNECTIONS = 32
+# pause before each measured round: requests wrk left in flight finish first, so that
+# their customers are not still busy when the next round begins
+DRAIN_S = 1.5
+
+
+class Bench:
+    """One benchmark run: the seeded catalog, the scratch directory and the results."""
+
+    def __init__(self, args: argparse.Namespace, catalog: seed.Catalog, workdir: Path) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.general = catalog.tokens[: CUSTOMERS - HOLDERS]
+        self.holders = catalog.tokens[CUSTOMERS - HOLDERS :]
+        n_hot, n_targets = args.bursts * len(args.workers), HOLDERS * len(args.workers)
+        self.hot_slots = catalog.slot_ids[:n_hot]
+        self.target_slots = catalog.slot_ids[n_hot : n_hot + n_targets]
+        free = catalog.slot_ids[n_hot + n_targets :]
+        self.any_slot = loads.write_script(
+            workdir, "uncontended", path="/v1/holds", tokens=self.general, slots=free
+        )
+        self.distinct_script, self.ref_distinct = (
+            loads.write_script(
+                workdir,
+                f"distinct{i}",
+                path=path,
+                tokens=self.general,
+                slots=free,
+                customers="distinct",
+                threads=CONNECTIONS,
+            )
+            for i, path in enumerate(("/v1/holds", "/hold"))
+        )
+        self.ref_script = loads.write_script(
+            workdir, "reference", path="/hold", tokens=self.general, slots=free
+        )
+
+    def _slotbook(self, workers: int) -> servers.Server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTBOOK_")}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        env |= {"SLOTBOOK_DATABASE_URL": seed.dsn(DB), "SLOTBOOK_JWT_SECRET": JWT_SECRET}
+        port = servers.free_port()
+        argv = [str(VENV_BIN / "slotbook"), "serve", "--port", str(port)]
+        argv += ["--workers", str(workers)]
+        return servers.start(
+            f"slotbook-w{workers}", argv, env=env, port=port, workers=workers, workdir=self.workdir
+        )
+
+    def _reference(self, workers: int, database: str, slots: int) -> servers.Server:
+        env = {**os.environ, "REF_DSN": seed.dsn(database)}
+        port = servers.free_port()
+        argv = [str(VENV_BIN / "python"), str(REFERENCE / "server.py"), "--port", str(port)]
+        argv += ["--slots", str(slots), "--workers", str(workers)]
+        name = f"reference-{database}-w{workers}"
+        return servers.start(name, argv, env=env, port=port, workers=workers, workdir=self.workdir)
+
+    async def _measure(
+        self, server: servers.Server, side: report.Side, script: Path, seconds: int
+    ) -> None:
+        """One measured wrk round, with the CPU time the server, PostgreSQL, wrk and
+        everything else on the machine spent meanwhile."""
+        own = sorted({server.proc.pid, *server.worker_pids})
+        pg = servers.postgres_pids()
+        cpu0, pg0, wrk0 = (
+            servers.cpu_seconds(own),
+            servers.cpu_seconds(pg),
+            servers.children_cpu_seconds(),
+        )
+        busy0 = servers.machine_busy_seconds()
+        result = await loads.wrk(script, server.port, connections=CONNECTIONS, seconds=seconds)
+        side.uncontended.append(result)
+        cpu, pg_cpu = servers.cpu_seconds(own) - cpu0, servers.cpu_seconds(pg) - pg0
+        wrk_cpu = servers.children_cpu_seconds() - wrk0
+        side.server_cpu_s += cpu
+        side.pg_cpu_s += pg_cpu
+        side.wrk_cpu_s += wrk_cpu
+        side.other_cpu_s += servers.machine_busy_seconds() - busy0 - cpu - pg_cpu - wrk_cpu
+
+    async def uncontended(self, run: report.Run, sb: servers.Server, ref: servers.Server) -> None:
+        print("  uncontended holds ...", flush=True)
+        await seed.reset_reference(DB_REF)
+        await loads.wrk(self.ref_script, ref.port, connections=CONNECTIONS, seconds=2)
+        await loads.wrk(self.any_slot, sb.port, connections=CONNECTIONS, seconds=2)
+        for who in ("ref", "sb", "sb", "ref"):
+            await asyncio.sleep(DRAIN_S)
+            if who == "ref":
+                await seed.reset_reference(DB_REF)
+                await self._measure(ref, run.reference, self.ref_script, self.args.seconds)
+            else:
+                await self._measure(sb, run.slotbook, self.any_slot, self.args.seconds)
+
+    async def distinct(self, run: report.Run, sb: servers.Server, ref: servers.Server) -> None:
+        """As `uncontended`, but no customer is ever in two requests at once."""
+        print("  holds, no customer twice in flight ...", flush=True)
+        for who in ("sb", "ref", "ref", "sb"):
+            await asyncio.sleep(DRAIN_S)
+            if who == "ref":
+                await seed.reset_reference(DB_REF)
+            side, server = (run.reference, ref) if who == "ref" else (run.slotbook, sb)
+            script = self.ref_distinct if who == "ref" else self.distinct_script
+            result = await loads.wrk(
+                script,
+                server.port,
+                connections=CONNECTIONS,
+                seconds=self.args.seconds,
+                threads=CONNECTIONS,
+            )
+            side.distinct.append(result)
+
+    async def refused(self, run: report.Run, sb: servers.Server, ref: servers.Server) -> None:
+        print("  409 path ...", flush=True)
+        targets = [self.target_slots.pop() for _ in range(HOLDERS)]
+        reqs = [
+            loads.post_request("/v1/holds", t, s)
+            for t, s in zip(self.holders, targets, strict=True)
+        ]
+        statuses = await loads.post_all(sb.port, reqs)
+        if set(statuses) != {201}:
+            raise RuntimeError(f"pre-holding the 409 slots failed: {sorted(set(statuses))}")
+        script = loads.write_script(
+            self.workdir, "refused", path="/v1/holds", tokens=self.general, slots=targets
+        )
+        await seed.reset_reference(DB_REF, all_held=True)
+        await loads.wrk(script, sb.port, connections=CONNECTIONS, seconds=1)
+        await loads.wrk(self.ref_script, ref.port, connections=CONNECTIONS, seconds=1)
+        seconds = max(1, self.args.seconds * 4 // 5)
+        for who in ("sb", "ref", "ref", "sb"):
+            await asyncio.sleep(DRAIN_S)
+            if who == "ref":
+                result = await loads.wrk(
+                    self.ref_script, ref.port, connections=CONNECTIONS, seconds=seconds
+                )
+                run.reference.refused.append(result)
+            else:
+                result = await loads.wrk(script, sb.port, connections=CONNECTIONS, seconds=seconds)
+                run.slotbook.refused.append(result)
+        await seed.reset_reference(DB_REF)
+
+    async def hot_slot(self, run: report.Run, sb: servers.Server, ref_hot: servers.Server) -> None:
+        print("  hot slot bursts ...", flush=True)
+        for _ in range(self.args.bursts):
+            clients = random.sample(self.general, HOT_CLIENTS)
+            await seed.reset_reference(DB_REF_HOT)
+            slot = self.hot_slots.pop()
+            ref_reqs = [loads.post_request("/hold", t, slot) for t in clients]
+            run.reference.bursts.append(await loads.burst(ref_hot.port, ref_reqs))
+            sb_reqs = [loads.post_request("/v1/holds", t, slot) for t in clients]
+            run.slotbook.bursts.append(await loads.burst(sb.port, sb_reqs))
+
+    async def at_workers(self, workers: int) -> report.Run:
+        print(f"workers = {workers}", flush=True)
+        run = report.Run(workers)
+        await seed.vacuum(DB)  # the reference rebuilds its tables whenever it starts
+        deadlocks, ref_deadlocks = await seed.deadlocks(DB), await seed.deadlocks(DB_REF)
+        async with AsyncExitStack() as stack:
+            sb = servers.stop_on_exit(stack, self._slotbook(workers))
+            ref = servers.stop_on_exit(stack, self._reference(workers, DB_REF, SLOTS))
+            await servers.wait_ready(ref, path="/healthz", ok={404}, deadline_s=60)
+            await servers.wait_ready(sb, path="/readyz", ok={200}, deadline_s=60)
+            await self.uncontended(run, sb, ref)
+            await self.distinct(run, sb, ref)
+            await self.refused(run, sb, ref)
+            run.reference.rss_mb = _rss(ref)
+            servers.stop(ref)
+            ref_hot = servers.stop_on_exit(stack, self._reference(workers, DB_REF_HOT, 1))
+            await servers.wait_ready(ref_hot, path="/healthz", ok={404}, deadline_s=60)
+            await self.hot_slot(run, sb, ref_hot)
+            run.slotbook.rss_mb = _rss(sb)
+            servers.stop(sb)  # its connections close and report their statistics
+        run.slotbook.deadlocks = await seed.deadlocks(DB) - deadlocks
+        run.reference.deadlocks = await seed.deadlocks(DB_REF) - ref_deadlocks
+        return run
+
+
+def _rss(server: servers.Server) -> list[float]:
+    return [mb for pid in server.worker_pids if (mb := servers.peak_rss_mb(pid)) is not None]
+
+
+async def main(args: argparse.Namespace) -> None:
+    loads.ensure_wrk()
+    command = " ".join([".venv/bin/python bench/run.py", *sys.argv[1:]])
+    info = report.machine(await seed.server_version())
+    info["code"] = report.code_version(REPO)
+    workdir = Path(tempfile.mkdtemp(prefix="slotbook-bench-"))
+    try:
+        print(f"seeding {SLOTS:,} slots, {HISTORY:,} past holds ...", flush=True)
+        for database in (DB_REF, DB_REF_HOT):
+            await seed.recreate(database)
+        catalog = await seed.seed(
+            DB,
+            providers=PROVIDERS,
+            slots=SLOTS,
+            customers=CUSTOMERS,
+            history=HISTORY,
+            active=args.active_holds,
+            jwt_secret=JWT_SECRET,
+        )
+        bench = Bench(args, catalog, workdir)
+        runs = [await bench.at_workers(n) for n in args.workers]
+        counts = await seed.autoanalyze_counts(DB)
+        info["autoanalyze during the run"] = ", ".join(f"{t} {n}x" for t, n in counts.items())
+        print("pgbench floor ...", flush=True)
+        floors = await floor.measure(
+            REFERENCE / "pg_hold.sql",
+            workdir,
+            ref_db=DB_REF,
+            slotbook_db=DB,
+            slots=SLOTS,
+            customer_ids=catalog.customer_ids[: CUSTOMERS - HOLDERS],
+            seconds=args.floor_seconds,
+        )
+    finally:
+        if not args.keep:
+            for database in (DB, DB_REF, DB_REF_HOT):
+                await seed.drop(database)
+        shutil.rmtree(workdir, ignore_errors=True)
+    print()
+    print(report.render(runs, info, command, floors, md=False))
+    out = REPO / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "latest.md").write_text(report.render(runs, info, command, floors, md=True))
+    print(f"written to {out / 'latest.md'}")
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workers", default="1,2", help="worker counts, comma-separated")
+    p.add_argument("--seconds", type=int, default=5, help="length of one measured round")
+    p.add_argument("--bursts", type=int, default=3, help="hot-slot bursts per worker count")
+    p.add_argument(
+        "--active-holds",
+        type=int,
+        default=CUSTOMERS - HOLDERS,
+        help="customers who start with a live hold (0: statistics say no slot is held)",
+    )
+    p.add_argument("--floor-seconds", type=int, default=10, help="length of each pgbench run")
+    p.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    args = p.parse_args()
+    args.workers = [int(n) for n in args.workers.split(",")]
+    if not all(1 <= n <= 2 for n in args.workers):
+        # 2 workers already hold 60 of PostgreSQL's 100 default connections
+        p.error("--workers takes 1 and/or 2")
+    if args.bursts > 10 or not 1 <= args.seconds <= 60 or not 1 <= args.floor_seconds <= 60:
+        p.error("at most 10 bursts, and 1 to 60 seconds per round")
+    if not 0 <= args.active_holds <= CUSTOMERS - HOLDERS:
+        p.error(f"--active-holds goes from 0 to {CUSTOMERS - HOLDERS}")
+    return args
+
+
+if __name__ == "__main__":
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main(parse_args()))
