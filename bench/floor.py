@@ -7,12 +7,11 @@ lock statement, taken from the source so that it is always the one under test.
 
 from __future__ import annotations
 
-import asyncio
-import re
 from pathlib import Path
 
 import asyncpg
 
+import loads
 import seed
 
 HOST = "127.0.0.1"
@@ -39,19 +38,7 @@ async def pgbench(script: Path, database: str, *, seconds: int, prepared: bool) 
     """Transactions per second of pgbench running `script` with 16 clients, 2 threads."""
     argv = ["pgbench", "-h", HOST, "-U", "postgres", "-n", f"-c{CLIENTS}", "-j2", f"-T{seconds}"]
     argv += ["-M", "prepared" if prepared else "simple", "-f", str(script), database]
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), seconds + 30)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    text = out.decode(errors="replace")
-    found = re.search(r"^tps = ([\d.]+)", text, re.MULTILINE)
-    if proc.returncode != 0 or found is None:
-        raise RuntimeError(f"pgbench failed ({proc.returncode}):\n{text}")
+    found = await loads.run_tool(argv, timeout=seconds + 30, figure=r"^tps = ([\d.]+)")
     return float(found.group(1))
 
 

@@ -120,25 +120,31 @@ def write_script(
     return script
 
 
+async def run_tool(argv: list[str], *, timeout: float, figure: str) -> re.Match[str]:
+    """Run a load tool to completion (bounded in time); the match of `figure` in its output."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    text = out.decode(errors="replace")
+    found = re.search(figure, text, re.MULTILINE)
+    if proc.returncode != 0 or found is None:
+        raise RuntimeError(f"{argv[0]} failed ({proc.returncode}):\n{text}")
+    return found
+
+
 async def wrk(
     script: Path, port: int, *, connections: int, seconds: int, threads: int = 2
 ) -> LoadResult:
     """One wrk run; the figures its done() callback reports."""
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
     argv += ["-s", str(script), f"http://{HOST}:{port}/"]
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), seconds + 30)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    text = out.decode(errors="replace")
-    found = re.search(r"^BENCH (\{.*\})$", text, re.MULTILINE)
-    if proc.returncode != 0 or found is None:
-        raise RuntimeError(f"wrk failed ({proc.returncode}):\n{text}")
+    found = await run_tool(argv, timeout=seconds + 30, figure=r"^BENCH (\{.*\})$")
     data = json.loads(found.group(1))
     return LoadResult(
         requests=data["requests"],
