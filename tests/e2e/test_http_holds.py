@@ -12,6 +12,7 @@ from slotbook.adapters.clock import ManualClock
 from slotbook.service_layer.context import Context
 from tests import builders
 from tests.conftest import START
+from tests.e2e.booking import KINDS, SUGGESTION_KEYS
 from tests.e2e.http_helpers import assert_problem, bearer, count_rows, sign_up
 
 DAY = START + timedelta(days=1)
@@ -72,17 +73,8 @@ async def test_a_taken_slot_answers_409_with_suggestions(
     assert body["slot_id"] == slot_ids[0]
     assert 1 <= len(body["suggestions"]) <= 5
     first = body["suggestions"][0]
-    assert set(first) == {
-        "slot_id",
-        "provider_id",
-        "service_id",
-        "starts_at",
-        "ends_at",
-        "price_minor",
-        "currency",
-        "kind",
-    }
-    assert {s["kind"] for s in body["suggestions"]} == {"same_provider", "other_provider"}
+    assert set(first) == SUGGESTION_KEYS
+    assert {s["kind"] for s in body["suggestions"]} == KINDS
 
 
 async def test_ttl_expiry_over_http(

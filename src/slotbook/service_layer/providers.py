@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 from zoneinfo import available_timezones
@@ -117,11 +118,6 @@ async def provider_bookings(ctx: Context, *, provider_id: UUID) -> list[dict[str
         return [dict(r._mapping) for r in rows]
 
 
-_ZONES: frozenset[str] | None = None
-
-
+@cache
 def _zones() -> frozenset[str]:
-    global _ZONES
-    if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
-    return _ZONES
+    return frozenset(available_timezones())
