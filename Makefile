@@ -37,4 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) slotbook.db slotbook.db-wal slotbook.db-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) slotbook.db slotbook.db-wal slotbook.db-shm sandbox-gateway.db sandbox-gateway.db-wal sandbox-gateway.db-shm .pytest_cache .mypy_cache .ruff_cache

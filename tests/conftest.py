@@ -17,9 +17,14 @@ from slotbook.bootstrap import build_context, close_context
 from slotbook.config import Settings, load_settings
 from slotbook.service_layer.context import Context
 from tests import databases as dbs
+from tests.fakes import FakeGateway
 
 START = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 1024}
+SECRETS = {
+    "jwt_secret": "test-jwt-secret-for-the-test-suite-0123456789",
+    "sandbox_webhook_secret": "whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItdGhlLXN1aXRl",
+}
 
 
 @pytest.fixture(scope="session")
@@ -59,13 +64,26 @@ def clock() -> ManualClock:
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return load_settings(
-        database_url=database_url, env="test", hold_ttl_seconds=600, db_pool_size=20, **FAST_HASH
+        database_url=database_url,
+        env="test",
+        hold_ttl_seconds=600,
+        db_pool_size=20,
+        **FAST_HASH,
+        **SECRETS,
     )
 
 
 @pytest.fixture
-async def ctx(settings: Settings, clock: ManualClock) -> AsyncIterator[Context]:
-    context = await build_context(settings, clock=clock)
+def gateway() -> FakeGateway:
+    """The payment gateway of `ctx`: in memory (the sandbox runs as a process in e2e)."""
+    return FakeGateway()
+
+
+@pytest.fixture
+async def ctx(
+    settings: Settings, clock: ManualClock, gateway: FakeGateway
+) -> AsyncIterator[Context]:
+    context = await build_context(settings, clock=clock, gateways=gateway.gateways())
     yield context
     await close_context(context)
 

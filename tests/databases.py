@@ -20,7 +20,24 @@ PG_ADMIN_URL = os.environ.get(
     "SLOTBOOK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
-TABLES = ("idempotency_keys", "bookings", "holds", "slots", "services", "providers", "users")
+TABLES = (
+    "availability_slots",
+    "provider_availability",
+    "saved_bookings",
+    "webhook_events",
+    "outbox",
+    "ledger_entries",
+    "ledger_transactions",
+    "refunds",
+    "idempotency_keys",
+    "bookings",
+    "payments",
+    "holds",
+    "slots",
+    "services",
+    "providers",
+    "users",
+)
 
 
 def _base(url: str) -> str:
@@ -45,15 +62,21 @@ def require_postgres(reachable: bool) -> None:
     pytest.skip(f"{message}; PostgreSQL tests skipped")
 
 
-async def create_pg_database() -> str:
-    """A new, migrated PostgreSQL database; its URL."""
-    name = f"slotbook_test_{uuid.uuid4().hex[:12]}"
+def new_pg_url() -> str:
+    """The URL of a PostgreSQL database that does not exist yet."""
+    return f"{_base(PG_ADMIN_URL)}/slotbook_test_{uuid.uuid4().hex[:12]}"
+
+
+async def create_pg_database(url: str | None = None) -> str:
+    """A new, empty PostgreSQL database (at `url`, or a fresh name); its URL."""
+    url = url or new_pg_url()
+    name = url.rsplit("/", 1)[1]
     conn = await asyncpg.connect(PG_ADMIN_URL)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return f"{_base(PG_ADMIN_URL)}/{name}"
+    return url
 
 
 async def drop_pg_database(url: str) -> None:
@@ -91,6 +114,7 @@ __all__ = [
     "drop_pg_database",
     "fresh_sqlite",
     "migrated_sqlite_template",
+    "new_pg_url",
     "pg_reachable",
     "require_postgres",
     "truncate_pg",

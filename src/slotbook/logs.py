@@ -11,7 +11,7 @@ import structlog
 
 
 def _add_request_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-    from slotbook.api.requestid import current_request_id
+    from slotbook.edge.requestid import current_request_id
 
     rid = current_request_id()
     if rid != "-":

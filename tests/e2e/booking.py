@@ -15,6 +15,9 @@ PASSWORD = "e2e-password-123"
 SIGNUP_CONCURRENCY = 16
 REQUEST_SECONDS = 30.0
 RACE_SECONDS = 60.0
+# Idle connections are dropped by the client well before the server's keep-alive timeout
+# would close them: reusing one the server is just closing fails the request.
+KEEPALIVE_SECONDS = 3.0
 SUGGESTION_KEYS = frozenset(
     {
         "slot_id",
@@ -41,10 +44,14 @@ class Lanes(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, lanes: int, shared_connections: int = 20) -> None:
-        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        one = httpx.Limits(
+            max_connections=1, max_keepalive_connections=1, keepalive_expiry=KEEPALIVE_SECONDS
+        )
         self._lanes = [httpx.AsyncHTTPTransport(limits=one) for _ in range(lanes)]
         shared = httpx.Limits(
-            max_connections=shared_connections, max_keepalive_connections=shared_connections
+            max_connections=shared_connections,
+            max_keepalive_connections=shared_connections,
+            keepalive_expiry=KEEPALIVE_SECONDS,
         )
         self._shared = httpx.AsyncHTTPTransport(limits=shared)
 
@@ -58,10 +65,12 @@ class Lanes(httpx.AsyncBaseTransport):
             await transport.aclose()
 
 
-def client_for(base_url: str, lanes: int = 0) -> httpx.AsyncClient:
+def client_for(
+    base_url: str, lanes: int = 0, timeout: float = REQUEST_SECONDS
+) -> httpx.AsyncClient:
     """One client for many users, with `lanes` connections of their own (200 for the
     race); every request bounded by a timeout."""
-    return httpx.AsyncClient(base_url=base_url, transport=Lanes(lanes), timeout=REQUEST_SECONDS)
+    return httpx.AsyncClient(base_url=base_url, transport=Lanes(lanes), timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -171,11 +180,13 @@ async def open_catalog(
 
 
 async def warm_connections(client: httpx.AsyncClient, lanes: int) -> None:
-    """A concurrent GET /healthz on each lane, so each has an open connection."""
-    answers = await asyncio.gather(
-        *(client.get("/healthz", extensions={"lane": i}) for i in range(lanes))
-    )
-    assert all(a.status_code == 200 for a in answers)
+    """A concurrent GET /healthz on each lane, so each has an open connection (one that
+    fails cancels the others, so none is left running on a client about to close)."""
+    async with asyncio.TaskGroup() as group:
+        tasks = [
+            group.create_task(client.get("/healthz", extensions={"lane": i})) for i in range(lanes)
+        ]
+    assert all(t.result().status_code == 200 for t in tasks)
 
 
 async def race_for_slot(

@@ -3,8 +3,8 @@
 Each command runs in its own process group with a clean `SLOTBOOK_*` environment and its
 output read line by line on a thread. A server is ready when its JSON log says so (one
 "Application startup complete." per worker, and "Uvicorn running on ..." once the socket
-is bound) and `GET /readyz` answers 200. Stopping sends SIGTERM to the whole group, then
-SIGKILL after a deadline.
+is bound) and `GET /readyz` answers 200 (`GET /sandbox/healthz` for the sandbox gateway).
+Stopping sends SIGTERM to the whole group, then SIGKILL after a deadline.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from tests import databases as dbs
 
 SLOTBOOK = Path(sys.executable).with_name("slotbook")
 JWT_SECRET = "e2e-jwt-secret-for-end-to-end-tests-0123456789"
+WEBHOOK_SECRET = "whsec_ZTJlLXNhbmRib3gtd2ViaG9vay1zZWNyZXQtMDEyMw=="
 START_SECONDS = 30.0
 STOP_SECONDS = 10.0
 READY_EVENTS = ("Application startup complete.", "Uvicorn running on")
@@ -59,6 +60,7 @@ def service_env(database_url: str, extra: Mapping[str, str]) -> dict[str, str]:
         SLOTBOOK_DATABASE_URL=database_url,
         SLOTBOOK_ENV="test",
         SLOTBOOK_JWT_SECRET=JWT_SECRET,
+        SLOTBOOK_SANDBOX_WEBHOOK_SECRET=WEBHOOK_SECRET,
         SLOTBOOK_ARGON2_TIME_COST="1",
         SLOTBOOK_ARGON2_MEMORY_KIB="1024",
         SLOTBOOK_ACCESS_LOG="false",
@@ -143,11 +145,12 @@ class Process:
                 if event.startswith(prefix):
                     missing[prefix] -= 1
 
-    def stop(self) -> int:
-        """SIGTERM to the group, SIGKILL after a deadline; the exit code of the command."""
+    def stop(self, *, kill: bool = False) -> int:
+        """SIGTERM to the group (SIGKILL at once with `kill`: a crash), SIGKILL after a
+        deadline; the exit code of the command."""
         pgid = self._proc.pid  # start_new_session: the leader's pid is the group id
         with suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
+            os.killpg(pgid, signal.SIGKILL if kill else signal.SIGTERM)
         try:
             code = self._proc.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
@@ -165,6 +168,7 @@ class Process:
 class Server:
     def __init__(self, process: Process, port: int) -> None:
         self.process = process
+        self.port = port
         self.url = f"http://127.0.0.1:{port}"
 
 
@@ -192,31 +196,86 @@ class Launcher:
         return url
 
     async def server(
-        self, database_url: str, *, workers: int = 1, ready: bool = True, **env: str
+        self,
+        database_url: str,
+        *,
+        workers: int = 1,
+        ready: bool = True,
+        port: int | None = None,
+        own_addresses: bool = True,
+        **env: str,
     ) -> Server:
-        """`slotbook serve` on a free port, once its workers have started (and, with
-        `ready`, once /readyz answers 200)."""
-        server = await asyncio.to_thread(self._start_server, database_url, workers, env)
+        """`slotbook serve` on a free port (or `port`, to restart one in its place), once
+        its workers have started (and, with `ready`, once /readyz answers 200). Its public
+        URL (webhooks, returns) is its own address: set by the test, or, with
+        `own_addresses=False`, found by the server itself as `make run` leaves it to."""
+        server = await asyncio.to_thread(
+            self._start_server, database_url, workers, env, port, own_addresses
+        )
         if ready:
             async with httpx.AsyncClient(base_url=server.url, timeout=START_SECONDS) as client:
                 answer = await client.get("/readyz")
             assert answer.status_code == 200, f"{answer.text}\n{server.process.tail()}"
         return server
 
-    def _start_server(self, database_url: str, workers: int, env: Mapping[str, str]) -> Server:
+    def _start_server(
+        self,
+        database_url: str,
+        workers: int,
+        env: Mapping[str, str],
+        port: int | None,
+        own_addresses: bool,
+    ) -> Server:
+        def args(port: int) -> list[str]:
+            return ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+
+        def env_for(port: int) -> Mapping[str, str]:
+            if not own_addresses:
+                return env
+            return {"SLOTBOOK_PUBLIC_URL": f"http://127.0.0.1:{port}", **env}
+
+        return self._listening(args, database_url, env_for, workers=workers, port=port)
+
+    async def sandbox(self, *, database_file: Path | None = None, **env: str) -> Server:
+        """`slotbook sandbox-gateway` on a free port (its paths under `server.url`/sandbox),
+        once it serves; its state in `database_file` (default: sandbox-gateway.db in the
+        work directory, so a restarted gateway finds its pending deliveries)."""
+        db_file = database_file or self.workdir / "sandbox-gateway.db"
+        env = {"SLOTBOOK_SANDBOX_DATABASE_URL": f"sqlite:///{db_file}", **env}
+
+        def args(port: int) -> list[str]:
+            return ["sandbox-gateway", "--host", "127.0.0.1", "--port", str(port)]
+
+        unused = f"sqlite:///{self.workdir / 'slotbook.db'}"  # the gateway keeps to its own file
+        server = await asyncio.to_thread(self._listening, args, unused, lambda _: env, workers=1)
+        async with httpx.AsyncClient(base_url=server.url, timeout=START_SECONDS) as client:
+            answer = await client.get("/sandbox/healthz")
+        assert answer.status_code == 200, f"{answer.text}\n{server.process.tail()}"
+        return server
+
+    def _listening(
+        self,
+        args_for: Callable[[int], list[str]],
+        database_url: str,
+        env_for: Callable[[int], Mapping[str, str]],
+        *,
+        workers: int,
+        port: int | None = None,
+    ) -> Server:
+        """A command that serves on a free port (or `port`), once its workers started;
+        another free port if the one chosen was taken in the meantime."""
         for attempt in range(1, PORT_ATTEMPTS + 1):
-            port = free_port()
-            args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-            process = self._start(args, database_url, env)
+            chosen = port or free_port()
+            process = self._start(args_for(chosen), database_url, env_for(chosen))
             try:
                 process.wait_for_events(
                     {READY_EVENTS[0]: workers, READY_EVENTS[1]: 1}, timeout=START_SECONDS
                 )
             except ProcessFailed:
-                if attempt == PORT_ATTEMPTS or PORT_TAKEN not in process.tail().lower():
+                if port or attempt == PORT_ATTEMPTS or PORT_TAKEN not in process.tail().lower():
                     raise
                 continue
-            return Server(process, port)
+            return Server(process, chosen)
         raise AssertionError("unreachable")
 
     async def sweeper(self, database_url: str, **env: str) -> Process:
@@ -232,9 +291,10 @@ class Launcher:
         self._processes.append(process)
         return process
 
-    async def stop(self, process: Process) -> int:
+    async def stop(self, process: Process, *, kill: bool = False) -> int:
+        """Stop one process (SIGKILL at once with `kill`, as a crash would)."""
         self._processes.remove(process)
-        return await asyncio.to_thread(process.stop)
+        return await asyncio.to_thread(lambda: process.stop(kill=kill))
 
     async def aclose(self) -> None:
         try:

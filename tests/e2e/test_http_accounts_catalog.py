@@ -168,7 +168,6 @@ async def test_unknown_ids_and_bad_queries(client: httpx.AsyncClient) -> None:
 
 async def test_operations_endpoints(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).status_code == 200
-    assert (await client.get("/readyz")).status_code == 200
     metrics = await client.get("/metrics")
     assert "slotbook_hold_attempts_total" in metrics.text
     assert "slotbook_hold_seconds_bucket" in metrics.text

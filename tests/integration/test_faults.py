@@ -16,7 +16,7 @@ from slotbook.domain.states import HoldStatus, SlotStatus
 from slotbook.service_layer import catalog, holds
 from slotbook.service_layer.context import Context
 from tests import builders
-from tests.conftest import FAST_HASH, START
+from tests.conftest import FAST_HASH, SECRETS, START
 from tests.e2e.http_helpers import assert_problem, bearer
 
 DAY = START + timedelta(days=1)
@@ -81,6 +81,7 @@ async def test_an_unreachable_database_answers_503_without_hanging() -> None:
         database_url="postgresql://postgres@127.0.0.1:1/nowhere",
         db_connect_timeout_seconds=1.0,
         **FAST_HASH,
+        **SECRETS,
     )
     ctx = await build_context(settings, clock=ManualClock(START))
     app = create_app(context=ctx, run_sweeper_in_process=False)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from slotbook.adapters.clock import ManualClock
+from slotbook.adapters.db.repos.holds import get_hold
 from slotbook.domain.errors import SlotNotFound, SlotUnavailable
 from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
 from slotbook.domain.suggestions import SuggestionKind
@@ -79,11 +80,15 @@ async def test_suggestions_leave_out_slots_that_are_not_free(ctx: Context) -> No
     assert [o.slot_id for o in refused.value.suggestions] == [free.id]
 
 
-async def test_unknown_and_past_slots(ctx: Context, clock: ManualClock) -> None:
-    _, (slot, *_) = await builders.provider_with_slots(ctx, first=DAY, count=1)
+async def test_an_unknown_slot_is_not_found(ctx: Context) -> None:
     alice = await builders.customer(ctx)
     with pytest.raises(SlotNotFound):
         await holds.place_hold(ctx, slot_id=alice.id, customer_id=alice.id)
+
+
+async def test_a_slot_that_has_started_is_refused(ctx: Context, clock: ManualClock) -> None:
+    _, (slot, *_) = await builders.provider_with_slots(ctx, first=DAY, count=1)
+    alice = await builders.customer(ctx)
     clock.set(slot.starts_at)
     with pytest.raises(SlotUnavailable, match="already started"):
         await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)
@@ -103,43 +108,62 @@ async def test_among_concurrent_attempts_exactly_one_wins(ctx: Context) -> None:
     assert all(r.suggestions for r in refused)
 
 
-async def test_an_expired_hold_never_blocks(ctx: Context, clock: ManualClock) -> None:
+async def test_a_hold_blocks_others_until_its_last_moment(ctx: Context, clock: ManualClock) -> None:
     _, (slot, *_) = await builders.provider_with_slots(ctx, first=DAY)
     alice, bob = await builders.customer(ctx), await builders.customer(ctx)
-    old = (await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)).hold
+    await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)
     clock.advance(599)
     with pytest.raises(SlotUnavailable):
         await holds.place_hold(ctx, slot_id=slot.id, customer_id=bob.id)
-    clock.advance(1)
-    assert await slot_status(ctx, slot.id) is SlotStatus.AVAILABLE  # no sweeper has run
+
+
+async def test_an_expired_hold_reads_released_and_its_slot_available_before_any_sweep(
+    ctx: Context, clock: ManualClock
+) -> None:
+    _, (slot, *_) = await builders.provider_with_slots(ctx, first=DAY)
+    alice = await builders.customer(ctx)
+    old = (await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)).hold
+    clock.advance(600)
+    assert await slot_status(ctx, slot.id) is SlotStatus.AVAILABLE
     seen = await holds.get_hold(ctx, hold_id=old.id, customer_id=alice.id)
     assert (seen.status, seen.release_reason) == (HoldStatus.RELEASED, ReleaseReason.EXPIRED)
-    taken = await holds.place_hold(ctx, slot_id=slot.id, customer_id=bob.id)
-    assert taken.created
+
+
+async def test_taking_over_an_expired_hold_marks_it_expired_in_storage(
+    ctx: Context, clock: ManualClock
+) -> None:
+    _, (slot, *_) = await builders.provider_with_slots(ctx, first=DAY)
+    alice, bob = await builders.customer(ctx), await builders.customer(ctx)
+    old = (await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)).hold
+    clock.advance(600)
+    assert (await holds.place_hold(ctx, slot_id=slot.id, customer_id=bob.id)).created
     assert await slot_status(ctx, slot.id) is SlotStatus.HELD
     async with ctx.db.read() as conn:
-        from slotbook.adapters.db.repos.holds import get_hold
-
         stored = await get_hold(conn, old.id)
     assert stored is not None
     assert (stored.status, stored.release_reason) == (HoldStatus.RELEASED, ReleaseReason.EXPIRED)
 
 
-async def test_a_new_hold_supersedes_the_previous_one(ctx: Context) -> None:
-    _, (first, second, third, *_) = await builders.provider_with_slots(ctx, first=DAY)
-    alice, bob = await builders.customer(ctx), await builders.customer(ctx)
-    old = (await holds.place_hold(ctx, slot_id=first.id, customer_id=alice.id)).hold
-    await holds.place_hold(ctx, slot_id=third.id, customer_id=bob.id)
-    with pytest.raises(SlotUnavailable):  # refused: the old hold stays
-        await holds.place_hold(ctx, slot_id=third.id, customer_id=alice.id)
-    assert (await holds.get_hold(ctx, hold_id=old.id, customer_id=alice.id)).status is (
-        HoldStatus.ACTIVE
-    )
-    new = (await holds.place_hold(ctx, slot_id=second.id, customer_id=alice.id)).hold
-    seen = await holds.get_hold(ctx, hold_id=old.id, customer_id=alice.id)
-    assert (seen.status, seen.release_reason) == (HoldStatus.RELEASED, ReleaseReason.SUPERSEDED)
-    assert await slot_status(ctx, first.id) is SlotStatus.AVAILABLE
-    assert (await holds.get_hold(ctx, hold_id=new.id, customer_id=alice.id)).status is (
-        HoldStatus.ACTIVE
-    )
-    assert (await holds.place_hold(ctx, slot_id=first.id, customer_id=bob.id)).created
+async def test_a_hold_taken_just_before_the_start_ends_at_the_start(
+    ctx: Context, clock: ManualClock
+) -> None:
+    _, (slot, *_) = await builders.provider_with_slots(ctx, first=DAY)
+    clock.set(slot.starts_at - timedelta(seconds=3))
+    alice = await builders.customer(ctx)
+    hold = (await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)).hold
+    assert hold.expires_at == slot.starts_at
+    assert (await holds.get_hold(ctx, hold_id=hold.id, customer_id=alice.id)) == hold
+    assert (await catalog.get_slot(ctx, slot_id=slot.id)).held_until == slot.starts_at
+
+
+async def test_a_suggested_slot_held_since_is_no_longer_offered(ctx: Context) -> None:
+    _, (slot, near, far) = await builders.provider_with_slots(ctx, first=DAY, count=3)
+    alice, bob, carol, dave = [await builders.customer(ctx) for _ in range(4)]
+    await holds.place_hold(ctx, slot_id=slot.id, customer_id=alice.id)
+    with pytest.raises(SlotUnavailable) as first:
+        await holds.place_hold(ctx, slot_id=slot.id, customer_id=bob.id)
+    assert [o.slot_id for o in first.value.suggestions] == [near.id, far.id]
+    await holds.place_hold(ctx, slot_id=near.id, customer_id=carol.id)
+    with pytest.raises(SlotUnavailable) as second:  # within the remembered list's second
+        await holds.place_hold(ctx, slot_id=slot.id, customer_id=dave.id)
+    assert [o.slot_id for o in second.value.suggestions] == [far.id]

@@ -84,9 +84,8 @@ def test_a_previous_hold_is_superseded_or_expired() -> None:
     assert release_reason_for_previous(hold, clock.now()) is ReleaseReason.EXPIRED
 
 
-def test_a_slot_whose_hold_ran_out_reads_available() -> None:
-    clock = ManualClock(T0)
-    slot = Slot(
+def a_slot(status: SlotStatus = SlotStatus.AVAILABLE, held_until: datetime | None = None) -> Slot:
+    return Slot(
         id=uuid.uuid4(),
         provider_id=uuid.uuid4(),
         service_id=uuid.uuid4(),
@@ -95,14 +94,31 @@ def test_a_slot_whose_hold_ran_out_reads_available() -> None:
         ends_at=T0 + timedelta(days=1, hours=1),
         price_minor=45_000,
         currency="THB",
-        status=SlotStatus.HELD,
-        held_until=T0 + timedelta(seconds=TTL),
-        hold_id=uuid.uuid4(),
+        status=status,
+        held_until=held_until,
+        hold_id=uuid.uuid4() if status is SlotStatus.HELD else None,
     )
-    assert slot.status_at(clock.now()) is SlotStatus.HELD
-    assert not slot.is_bookable(clock.now())
-    clock.advance(TTL)
-    assert slot.status_at(clock.now()) is SlotStatus.AVAILABLE
-    assert slot.is_bookable(clock.now())
-    clock.set(slot.starts_at)
-    assert not slot.is_bookable(clock.now())
+
+
+def test_a_held_slot_reads_held_until_its_hold_runs_out() -> None:
+    slot = a_slot(SlotStatus.HELD, held_until=T0 + timedelta(seconds=TTL))
+    assert slot.status_at(T0 + timedelta(seconds=TTL - 1)) is SlotStatus.HELD
+    assert not slot.is_bookable(T0)
+
+
+def test_a_slot_whose_hold_ran_out_reads_available() -> None:
+    slot = a_slot(SlotStatus.HELD, held_until=T0 + timedelta(seconds=TTL))
+    assert slot.status_at(T0 + timedelta(seconds=TTL)) is SlotStatus.AVAILABLE
+    assert slot.is_bookable(T0 + timedelta(seconds=TTL))
+
+
+@pytest.mark.parametrize("status", [SlotStatus.AVAILABLE, SlotStatus.HELD, SlotStatus.CLOSED])
+def test_a_slot_that_has_started_reads_closed(status: SlotStatus) -> None:
+    slot = a_slot(status, held_until=T0 + timedelta(days=2) if status is SlotStatus.HELD else None)
+    assert slot.status_at(slot.starts_at) is SlotStatus.CLOSED
+    assert not slot.is_bookable(slot.starts_at)
+
+
+def test_a_booked_slot_stays_booked_after_its_start() -> None:
+    slot = a_slot(SlotStatus.BOOKED)
+    assert slot.status_at(slot.ends_at) is SlotStatus.BOOKED

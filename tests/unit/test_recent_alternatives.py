@@ -48,15 +48,51 @@ def test_a_clock_set_back_does_not_revive_old_lists() -> None:
     assert recent.get(slot, clock.now()) is None
 
 
-def test_zero_ttl_remembers_nothing_and_the_size_is_bounded() -> None:
-    clock = ManualClock()
+def test_zero_ttl_remembers_nothing() -> None:
+    clock, slot = ManualClock(), uuid.uuid4()
     off = RecentAlternatives(ttl_seconds=0)
-    slot = uuid.uuid4()
     off.put(slot, clock.now(), offers(clock))
     assert off.get(slot, clock.now()) is None
+
+
+def test_the_number_of_lists_is_bounded() -> None:
+    clock = ManualClock()
     small = RecentAlternatives(ttl_seconds=1.0, max_entries=3)
     slots = [uuid.uuid4() for _ in range(4)]
     for s in slots:
         small.put(s, clock.now(), offers(clock))
     assert small.get(slots[0], clock.now()) is None
     assert small.get(slots[3], clock.now()) is not None
+
+
+def test_a_slot_just_held_is_dropped_from_every_list_offering_it() -> None:
+    clock = ManualClock()
+    recent = RecentAlternatives(ttl_seconds=1.0)
+    shared, own = offers(clock)[0], offers(clock)[0]
+    first, second = uuid.uuid4(), uuid.uuid4()
+    recent.put(first, clock.now(), [shared, own])
+    recent.put(second, clock.now(), [shared])
+    recent.withdraw(shared.slot_id)
+    assert recent.get(first, clock.now()) == [own]
+    assert recent.get(second, clock.now()) == []
+
+
+def test_a_list_keeps_its_age_when_a_slot_is_dropped_from_it() -> None:
+    clock, target = ManualClock(), uuid.uuid4()
+    recent = RecentAlternatives(ttl_seconds=1.0)
+    listed = offers(clock) + offers(clock)
+    recent.put(target, clock.now(), listed)
+    clock.advance(0.5)
+    recent.withdraw(listed[0].slot_id)
+    clock.advance(0.5)
+    assert recent.get(target, clock.now()) is None
+
+
+def test_a_list_handed_out_is_not_changed_by_a_later_withdrawal() -> None:
+    clock, target = ManualClock(), uuid.uuid4()
+    recent = RecentAlternatives(ttl_seconds=1.0)
+    listed = offers(clock)
+    recent.put(target, clock.now(), listed)
+    handed = recent.get(target, clock.now())
+    recent.withdraw(listed[0].slot_id)
+    assert handed == listed

@@ -1,7 +1,8 @@
 """The one place where errors become HTTP: RFC 9457 problem+json, always with a request id.
 
-Domain errors map by class (see domain/errors.py for the tree); validation errors answer
-422 with an `errors` list; anything unexpected answers 500 without leaking internals.
+Domain errors map by class (see domain/errors.py for the tree); every 422, whether the
+schema or a domain rule refused the request, carries an `errors` list of
+`{"loc", "msg", "type"}`; anything unexpected answers 500 without leaking internals.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from slotbook.api import render
-from slotbook.api.requestid import current_request_id
-from slotbook.api.responses import ProblemJSON
 from slotbook.domain import errors as e
+from slotbook.edge.allow import allowed_methods
+from slotbook.edge.problems import error_fields, error_items, problem
+from slotbook.edge.responses import ProblemJSON
 
 log = structlog.get_logger("slotbook.errors")
 
@@ -27,22 +29,11 @@ STATUS_BY_ERROR: tuple[tuple[type[e.SlotbookError], int], ...] = (
     (e.Unauthorized, 401),
     (e.Forbidden, 403),
     (e.InvalidRequest, 422),
+    (e.BadRequest, 400),
+    (e.GatewayRefused, 502),
     (e.Unavailable, 503),
 )
 _TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Too large"}
-
-
-def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> ProblemJSON:
-    body = {
-        "type": f"/problems/{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "request_id": current_request_id(),
-        **extra,
-    }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return ProblemJSON(body, status_code=status, headers=headers)
 
 
 def status_of(exc: e.SlotbookError) -> int:
@@ -58,18 +49,28 @@ def domain_problem(exc: e.SlotbookError) -> ProblemJSON:
     if isinstance(exc, e.SlotUnavailable):
         extra["slot_id"] = exc.slot_id
         extra["suggestions"] = [render.suggestion(s) for s in exc.suggestions]
+    if status == 422 and "errors" not in extra:
+        loc = list(exc.loc) if isinstance(exc, e.InvalidRequest) else []
+        extra["errors"] = [{"loc": loc, "msg": exc.detail, "type": exc.slug}]
     if status >= 500:
-        log.error("request_failed", error=exc.slug, detail=exc.detail)
-    return problem(status, exc.slug, exc.title, exc.detail, **extra)
+        log.error("request_failed", error=exc.slug, detail=exc.detail, **error_fields(exc))
+    return problem(
+        status,
+        exc.slug,
+        exc.title,
+        exc.detail,
+        retry_after_seconds=exc.retry_after_seconds,
+        **extra,
+    )
 
 
 def validation_problem(errors: Any) -> ProblemJSON:
-    cleaned = [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-        for err in errors
-    ]
     return problem(
-        422, "validation-error", "Validation error", "the request is not valid", errors=cleaned
+        422,
+        "validation-error",
+        "Validation error",
+        "the request is not valid",
+        errors=error_items(errors),
     )
 
 
@@ -83,16 +84,16 @@ async def _on_validation(_: Request, exc: Exception) -> Response:
     return validation_problem(exc.errors())
 
 
-async def _on_http(_: Request, exc: Exception) -> Response:
+async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     title = _TITLES.get(exc.status_code, "Error")
     slug = title.lower().replace(" ", "-")
-    return problem(exc.status_code, slug, title, str(exc.detail))
-
-
-def unexpected_problem() -> ProblemJSON:
-    """The answer to a bug: 500, with nothing of the internals in it."""
-    return problem(500, "internal-error", "Internal server error", "an unexpected error occurred")
+    headers = dict(exc.headers or {})  # keeps what HTTP requires, such as Allow on a 405
+    if exc.status_code == 405:
+        allow = allowed_methods(request.app, request.url.path)
+        if allow:
+            headers["Allow"] = allow
+    return problem(exc.status_code, slug, title, str(exc.detail), headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -100,4 +101,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(e.SlotbookError, _on_domain)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(HTTPException, _on_http)
-    # Anything else is answered by RequestIdMiddleware (api/middleware.py), outermost.
+    # Anything else is answered by RequestIdMiddleware (web/middleware.py), outermost.

@@ -6,8 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from slotbook.domain.bookings import Booking
 from slotbook.domain.holds import Hold
+from slotbook.domain.ledger import Summary
 from slotbook.domain.model import Provider, Service, User
+from slotbook.domain.payments import Payment, Refund
+from slotbook.domain.saved_bookings import SavedBooking
 from slotbook.domain.slots import Slot
 from slotbook.domain.suggestions import Suggestion
 
@@ -59,7 +63,17 @@ def slots(items: Sequence[Slot], now: datetime) -> dict[str, Any]:
     return {"slots": [slot(s, now) for s in items]}
 
 
-def hold(h: Hold) -> dict[str, Any]:
+def saved_booking(saved: SavedBooking, s: Slot, now: datetime) -> dict[str, Any]:
+    return {
+        "id": saved.id,
+        "slot_id": saved.slot_id,
+        "note": saved.note,
+        "created_at": saved.created_at,
+        "slot": slot(s, now),
+    }
+
+
+def hold(h: Hold, payments: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     return {
         "id": h.id,
         "slot_id": h.slot_id,
@@ -72,7 +86,7 @@ def hold(h: Hold) -> dict[str, Any]:
         "amount_minor": h.amount_minor,
         "currency": h.currency,
         "booking_id": h.booking_id,
-        "payments": [],
+        "payments": list(payments),
     }
 
 
@@ -86,4 +100,53 @@ def suggestion(s: Suggestion) -> dict[str, Any]:
         "price_minor": s.price_minor,
         "currency": s.currency,
         "kind": s.kind,
+    }
+
+
+def payment(p: Payment, refund: Refund | None = None) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "hold_id": p.hold_id,
+        "gateway": p.gateway,
+        "gateway_payment_id": p.gateway_payment_id,
+        "method": p.method,
+        "status": p.status,
+        "amount_minor": p.amount_minor,
+        "currency": p.currency,
+        "redirect_url": p.redirect_url,
+        "created_at": p.created_at,
+        "returned_at": p.returned_at,
+        "refund": None
+        if refund is None
+        else {"id": refund.id, "status": refund.status, "amount_minor": refund.amount_minor},
+    }
+
+
+def booking(b: Booking) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "hold_id": b.hold_id,
+        "slot_id": b.slot_id,
+        "provider_id": b.provider_id,
+        "customer_id": b.customer_id,
+        "payment_id": b.payment_id,
+        "status": b.status,
+        "amount_minor": b.amount_minor,
+        "currency": b.currency,
+        "confirmed_at": b.confirmed_at,
+        "completed_at": b.completed_at,
+        "cancelled_at": b.cancelled_at,
+        "escrow": {"status": b.escrow_status, "amount_minor": b.amount_minor},
+    }
+
+
+def ledger_summary(s: Summary) -> dict[str, Any]:
+    return {
+        "payments_succeeded_minor": s.payments_succeeded_minor,
+        "escrow_held_minor": s.escrow_held_minor,
+        "released_to_providers_minor": s.released_to_providers_minor,
+        "platform_fees_minor": s.platform_fees_minor,
+        "refunded_minor": s.refunded_minor,
+        "refunds_pending_minor": s.refunds_pending_minor,
+        "balanced": s.balanced,
     }

@@ -1,28 +1,106 @@
-"""Request bodies and documented response shapes of API.md."""
+"""Request bodies and documented response shapes of API.md.
+
+Every text a request carries goes through one of the checked types below (never a bare
+`str`), so no field or query parameter can skip the rules of domain/validation.py; a test
+walks the request schemas to keep it so.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from slotbook.domain import validation as rules
+from slotbook.domain.saved_bookings import NOTE_MAX_LENGTH
+from slotbook.edge.schemas import Problem
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(rules.check_text)]
+"""Any other text: stripped, no NUL."""
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=rules.NAME_MAX_LENGTH),
+    AfterValidator(rules.check_name),
+]
+Bio = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=rules.BIO_MAX_LENGTH),
+    AfterValidator(rules.check_bio),
+]
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=rules.PASSWORD_MIN_LENGTH, max_length=rules.PASSWORD_MAX_LENGTH),
+    AfterValidator(rules.check_password),
+]
+"""Taken exactly as typed: never stripped."""
+
+Password = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=rules.PASSWORD_MAX_LENGTH),
+    AfterValidator(rules.check_text),
+]
+Email = Annotated[
+    str,
+    AfterValidator(rules.check_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": rules.EMAIL_MAX_OCTETS}),
+]
+Category = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"
+    ),
+    AfterValidator(rules.check_text),
+]
+Currency = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{3}$"),
+    AfterValidator(rules.check_currency),
+]
+"""An ISO 4217 code in use, any case; kept upper-case."""
+
+TimeZone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(rules.check_timezone),
+]
+INSTANT_RANGE = f"between {rules.iso(rules.EARLIEST)} and {rules.iso(rules.LATEST)}"
+
+Instant = Annotated[
+    AwareDatetime,
+    BeforeValidator(rules.check_rfc3339),
+    AfterValidator(rules.check_instant),
+    Field(description=f"RFC 3339 with an offset, {INSTANT_RANGE}"),
+]
+"""A timezone-aware RFC 3339 time, converted to UTC, within the sane range."""
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class SignUp(Strict):
-    email: EmailStr
-    password: str = Field(min_length=8, max_length=256)
-    name: str = Field(min_length=1, max_length=200)
+    email: Email
+    password: NewPassword
+    name: Name
     role: Literal["customer", "provider"]
 
 
 class LogIn(Strict):
-    email: EmailStr
-    password: str = Field(min_length=1, max_length=256)
+    email: Email
+    password: Password
 
 
 class UserOut(BaseModel):
@@ -45,26 +123,38 @@ class TokenOut(BaseModel):
 
 
 class ProfilePatch(Strict):
-    display_name: str | None = Field(default=None, min_length=1, max_length=200)
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    bio: str | None = Field(default=None, max_length=2000)
+    display_name: Name | None = None
+    timezone: TimeZone | None = None
+    bio: Bio | None = None
 
 
 class ServiceIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    category: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    duration_minutes: int = Field(gt=0, le=24 * 60)
-    price_minor: int = Field(ge=0, le=10**12)
-    currency: str = Field(pattern=r"^[A-Za-z]{3}$")
+    name: Name
+    category: Category
+    duration_minutes: StrictInt = Field(gt=0, le=24 * 60)
+    price_minor: StrictInt = Field(ge=0, le=10**12)
+    currency: Currency
 
 
 class SlotsIn(Strict):
     service_id: UUID
-    starts_at: list[AwareDatetime] = Field(min_length=1, max_length=1000)
+    starts_at: list[Instant] = Field(min_length=1, max_length=1000)
 
 
 class HoldIn(Strict):
     slot_id: UUID
+
+
+Note = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=NOTE_MAX_LENGTH),
+    AfterValidator(rules.check_text),
+]
+
+
+class SavedBookingIn(Strict):
+    slot_id: UUID
+    note: Note | None = None
 
 
 class ProviderOut(BaseModel):
@@ -138,14 +228,18 @@ class SuggestionOut(BaseModel):
     kind: Literal["same_provider", "other_provider"]
 
 
-class Problem(BaseModel):
-    type: str
-    title: str
-    status: int
-    detail: str
-    request_id: str
-
-
 class SlotUnavailableProblem(Problem):
     slot_id: str
     suggestions: list[SuggestionOut]
+
+
+class SavedBookingOut(BaseModel):
+    id: UUID
+    slot_id: UUID
+    note: str | None
+    created_at: datetime
+    slot: SlotOut
+
+
+class SavedBookingsOut(BaseModel):
+    saved_bookings: list[SavedBookingOut]

@@ -38,6 +38,10 @@ class Hold:
             return replace(self, status=HoldStatus.RELEASED, release_reason=ReleaseReason.EXPIRED)
         return self
 
+    def as_created(self) -> Hold:
+        """The hold as the answer to its creation showed it: active, not yet booked."""
+        return replace(self, status=HoldStatus.ACTIVE, release_reason=None, booking_id=None)
+
     def release(self, reason: ReleaseReason) -> Hold:
         """Release the hold for `reason`; only an active hold can be released."""
         return replace(

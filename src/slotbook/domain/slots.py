@@ -25,15 +25,20 @@ class Slot:
     hold_id: UUID | None = None
 
     def status_at(self, now: datetime) -> SlotStatus:
-        """A slot whose hold has run out reads available, swept or not."""
+        """The slot as it reads at `now`: closed once it has started (unless booked), and
+        available when its hold has run out, swept or not."""
+        if self.status is SlotStatus.BOOKED:
+            return self.status
+        if now >= self.starts_at:
+            return SlotStatus.CLOSED
         ran_out = self.held_until is not None and now >= self.held_until
         if self.status is SlotStatus.HELD and ran_out:
             return SlotStatus.AVAILABLE
         return self.status
 
     def is_bookable(self, now: datetime) -> bool:
-        """Free to hold: available (or its hold ran out) and not yet started."""
-        return self.status_at(now) is SlotStatus.AVAILABLE and self.starts_at > now
+        """Free to hold: it reads available (so it has not started either)."""
+        return self.status_at(now) is SlotStatus.AVAILABLE
 
 
 def slot_times(starts_at: datetime, duration_minutes: int) -> tuple[datetime, datetime]:

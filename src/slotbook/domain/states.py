@@ -11,7 +11,18 @@ Slot     available ──hold──▶ held ──confirm──▶ booked
 Hold     active ──▶ confirmed
            └─────▶ released(cancelled | expired | payment_failed |
                             payment_unconfirmed | superseded)
+
+Payment  pending ──▶ succeeded ──▶ refunded
+           ├─────▶ failed ────┐         (a success reported after a failure or a
+           └─────▶ cancelled ─┴▶ succeeded   cancellation is still recorded: the money
+                                             moved, so it is confirmed or refunded)
+
+Booking  confirmed ──▶ completed   (escrow released to the provider, minus the fee)
+             └──────▶ cancelled   (escrow refunded to the customer)
 ```
+
+The database refuses every other move of holds, payments and bookings by itself (a
+trigger on each table), so no code path can forget these tables.
 """
 
 from __future__ import annotations
@@ -43,10 +54,24 @@ class ReleaseReason(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
 class BookingStatus(StrEnum):
     CONFIRMED = "confirmed"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+
+
+class EscrowStatus(StrEnum):
+    HELD = "held"
+    RELEASED = "released"
+    REFUNDED = "refunded"
 
 
 SLOT_MOVES: Final[dict[SlotStatus, frozenset[SlotStatus]]] = {
@@ -60,13 +85,30 @@ HOLD_MOVES: Final[dict[HoldStatus, frozenset[HoldStatus]]] = {
     HoldStatus.ACTIVE: frozenset({HoldStatus.CONFIRMED, HoldStatus.RELEASED}),
 }
 
+PAYMENT_MOVES: Final[dict[PaymentStatus, frozenset[PaymentStatus]]] = {
+    PaymentStatus.PENDING: frozenset(
+        {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED}
+    ),
+    PaymentStatus.FAILED: frozenset({PaymentStatus.SUCCEEDED}),
+    PaymentStatus.CANCELLED: frozenset({PaymentStatus.SUCCEEDED}),
+    PaymentStatus.SUCCEEDED: frozenset({PaymentStatus.REFUNDED}),
+}
+
 BOOKING_MOVES: Final[dict[BookingStatus, frozenset[BookingStatus]]] = {
     BookingStatus.CONFIRMED: frozenset({BookingStatus.COMPLETED, BookingStatus.CANCELLED}),
 }
 
 LIVE_BOOKING_STATUSES: Final = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED)
+FINAL_PAYMENT_STATUSES: Final = frozenset(
+    {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.REFUNDED}
+)
+ESCROW_OF_BOOKING: Final[dict[BookingStatus, EscrowStatus]] = {
+    BookingStatus.CONFIRMED: EscrowStatus.HELD,
+    BookingStatus.COMPLETED: EscrowStatus.RELEASED,
+    BookingStatus.CANCELLED: EscrowStatus.REFUNDED,
+}
 
-_S = TypeVar("_S", SlotStatus, HoldStatus, BookingStatus)
+_S = TypeVar("_S", SlotStatus, HoldStatus, PaymentStatus, BookingStatus)
 
 
 def move_slot(current: SlotStatus, new: SlotStatus) -> SlotStatus:
@@ -77,6 +119,11 @@ def move_slot(current: SlotStatus, new: SlotStatus) -> SlotStatus:
 def move_hold(current: HoldStatus, new: HoldStatus) -> HoldStatus:
     """The hold's next status, or IllegalTransition: only an active hold moves, once."""
     return _move("hold", HOLD_MOVES, current, new)
+
+
+def move_payment(current: PaymentStatus, new: PaymentStatus) -> PaymentStatus:
+    """The payment's next status, or IllegalTransition."""
+    return _move("payment", PAYMENT_MOVES, current, new)
 
 
 def move_booking(current: BookingStatus, new: BookingStatus) -> BookingStatus:

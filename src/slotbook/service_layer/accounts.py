@@ -6,8 +6,6 @@ import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
-from anyio import to_thread
-
 from slotbook.adapters.db.repos import catalog, users
 from slotbook.domain.errors import InvalidCredentials, InvalidToken
 from slotbook.domain.model import Principal, Provider, Role, User
@@ -29,7 +27,7 @@ def normalise_email(email: str) -> str:
 
 async def sign_up(ctx: Context, *, email: str, password: str, name: str, role: Role) -> SignedIn:
     """Register a user (a provider also gets its profile) and sign them in."""
-    password_hash = await to_thread.run_sync(ctx.passwords.hash, password)
+    password_hash = await ctx.passwords.hash(password)
     user = User(
         id=uuid.uuid4(),
         email=normalise_email(email),
@@ -58,7 +56,7 @@ async def log_in(ctx: Context, *, email: str, password: str) -> SignedIn:
     async with ctx.db.read() as conn:
         user = await users.user_by_email(conn, normalise_email(email))
     stored = user.password_hash if user else None
-    ok = await to_thread.run_sync(ctx.passwords.verify, stored, password)
+    ok = await ctx.passwords.verify(stored, password)
     if user is None or not ok:
         raise InvalidCredentials("email or password is wrong")
     return SignedIn(user=user, access_token=issue_token(ctx, user))

@@ -1,20 +1,30 @@
-"""Demo data: a dozen Bangkok providers, their services and 14 days of slots."""
+"""Demo data: a dozen Bangkok providers, their services and their slots.
+
+The first provider (the demo provider, whose login is printed) publishes weekly hours and
+its slots are materialised from them at once; the others have 14 days of slots added by
+hand.
+"""
 
 from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from slotbook.adapters.db.repos import users
+from slotbook.domain.availability import Availability, OpenHours, ServiceHours, Span, WeeklyHours
 from slotbook.domain.errors import EmailTaken
 from slotbook.domain.model import Role
-from slotbook.service_layer import accounts, providers
+from slotbook.service_layer import accounts, availability, providers
 from slotbook.service_layer.context import Context
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 DEMO_CUSTOMER = ("customer@demo.slotbook.app", "slotbook-demo")
+DEMO_PROVIDER_EMAIL = "provider1@demo.slotbook.app"
+# the demo provider: Monday to Saturday 10:00-19:00 with lunch 13:00-14:00, Sunday off
+DEMO_HOURS = OpenHours(Span(10 * 60, 19 * 60), (Span(13 * 60, 14 * 60),))
 DAYS = 14
 
 # (display name, category, service, minutes, price in satang)
@@ -39,6 +49,7 @@ class DemoLogin:
     email: str
     password: str
     created: bool
+    provider_email: str = DEMO_PROVIDER_EMAIL
 
 
 async def load_demo_data(ctx: Context) -> DemoLogin:
@@ -67,6 +78,9 @@ async def load_demo_data(ctx: Context) -> DemoLogin:
             price_minor=price,
             currency="THB",
         )
+        if index == 0:
+            await _weekly_hours(ctx, provider_id, service.id)
+            continue
         starts = [
             datetime.combine(first_day + timedelta(days=d), time(hour), BANGKOK)
             for d in range(DAYS)
@@ -80,3 +94,11 @@ async def load_demo_data(ctx: Context) -> DemoLogin:
             ctx, email=email, password=password, name="Demo Customer", role=Role.CUSTOMER
         )
     return DemoLogin(email, password, created=True)
+
+
+async def _weekly_hours(ctx: Context, provider_id: UUID, service_id: UUID) -> None:
+    """Publish the demo provider's weekly hours and open its slots from them now."""
+    weekly = tuple(WeeklyHours(day, DEMO_HOURS) for day in range(6))
+    hours = Availability(services=(ServiceHours(service_id, weekly),))
+    await availability.publish(ctx, provider_id=provider_id, availability=hours, timezone=None)
+    await availability.materialise(ctx, provider_id=provider_id)

@@ -5,17 +5,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from slotbook.adapters.db import connections
 from slotbook.adapters.db.failures import translate_unavailable
 from slotbook.config import Settings
 
 _SQLITE_BEGIN = "sqlite_begin"
+# reads the schema too, so a database file that cannot be opened does not pass for ready
+_DATABASE_NOW_SQLITE = (
+    "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now') FROM (SELECT count(*) FROM sqlite_master)"
+)
 
 
 def async_url(url: str) -> str:
@@ -35,24 +42,51 @@ def libpq_dsn(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """An async engine tuned for the configured database."""
+def create_engine(
+    settings: Settings, *, pool_size: int | None = None, for_migrations: bool = False
+) -> AsyncEngine:
+    """An async engine tuned for the configured database (see `connections` for the
+    timeouts); migrations run without a statement timeout."""
     url = async_url(settings.database_url)
     if settings.is_sqlite:
-        engine = create_async_engine(url, connect_args={"timeout": 5.0})
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 5.0},
+            pool_size=pool_size or settings.db_pool_size,
+            max_overflow=0,
+            pool_timeout=settings.db_pool_timeout_seconds,
+        )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    session = connections.server_settings(settings)
+    if for_migrations:
+        session.pop("statement_timeout")
+    engine = create_async_engine(
         url,
-        pool_size=settings.db_pool_size,
+        pool_size=pool_size or settings.db_pool_size,
         max_overflow=0,
-        pool_timeout=settings.db_connect_timeout_seconds,
+        pool_timeout=settings.db_pool_timeout_seconds,
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
-            "command_timeout": settings.db_statement_timeout_seconds,
-            "server_settings": {"jit": "off"},
+            "command_timeout": None if for_migrations else connections.command_timeout(settings),
+            "server_settings": session,
         },
     )
+    _configure_postgres(engine, connections.Keepalive.of(settings))
+    return engine
+
+
+def _configure_postgres(engine: AsyncEngine, keepalive: connections.Keepalive) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        connections.apply_keepalive(dbapi_connection.driver_connection, keepalive)
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
+        # a connection the server closed (restart, pg_terminate_backend) is replaced here,
+        # at no cost, instead of failing the request that drew it
+        if dbapi_connection.driver_connection.is_closed():
+            raise sa_exc.DisconnectionError("the pooled connection was closed by the server")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -76,10 +110,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 class Database:
-    """The engine plus the two ways in: a write transaction and a read."""
+    """The engine plus the two ways in: a write transaction and a read.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    Health checks go through an engine of their own (`health`, one connection), so a busy
+    request pool never makes the service look down.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, health: AsyncEngine | None = None) -> None:
         self.engine = engine
+        self.health = health or engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._write_lock: asyncio.Lock | None = None
 
@@ -108,10 +147,17 @@ class Database:
             async with conn.begin():
                 yield conn
 
-    async def ping(self) -> None:
-        """Raise DatabaseUnavailable unless the database answers now."""
-        async with self.read() as conn:
-            await conn.exec_driver_sql("SELECT 1")
+    async def database_now(self) -> datetime:
+        """The database's own clock (DatabaseUnavailable unless it answers now)."""
+        sql = _DATABASE_NOW_SQLITE if self.is_sqlite else "SELECT now()"
+        async with translate_unavailable(), self.health.connect() as conn:
+            value = (await conn.exec_driver_sql(sql)).scalar_one()
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        assert isinstance(value, datetime)
+        return value
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.health is not self.engine:
+            await self.health.dispose()

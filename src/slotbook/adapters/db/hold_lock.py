@@ -1,7 +1,9 @@
 """The hold store, portable form: the lock is a few statements in one write transaction.
 
 Used on SQLite, where a write transaction already has the database to itself (BEGIN
-IMMEDIATE). The PostgreSQL form (`pg_hold_lock`) does the same in one statement.
+IMMEDIATE). The PostgreSQL form (`pg_hold_lock`) does the same in one statement. Both lock
+in the order of `locking.py` (each slot before its hold) and end a hold at the slot's
+start if that comes before its TTL runs out.
 """
 
 from __future__ import annotations
@@ -9,19 +11,27 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import and_, case, insert, or_, update
+from sqlalchemy import ColumnElement, and_, case, insert, literal, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotbook.adapters.db.engine import Database
-from slotbook.adapters.db.repos import catalog, suggestions
+from slotbook.adapters.db.locking import lock_slot
+from slotbook.adapters.db.repos import catalog, outbox, suggestions, users
 from slotbook.adapters.db.repos import holds as hold_repo
-from slotbook.adapters.db.repos.hold_writes import free_slot, released
+from slotbook.adapters.db.repos.hold_writes import release_hold, released
 from slotbook.adapters.db.tables import holds, slots
-from slotbook.domain.holds import Hold
-from slotbook.domain.ports import LockRequest, LockResult
+from slotbook.adapters.db.types import UTCDateTime
+from slotbook.domain.errors import AccountGone
+from slotbook.domain.holds import Hold, release_reason_for_previous
+from slotbook.domain.ports import Inspection, LockRequest, LockResult
 from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
 from slotbook.domain.suggestions import Suggestion
+
+# SQLite names no constraint when a foreign key fails; the slot's cannot (its row was just
+# updated in the same transaction), so it is the customer's
+_FOREIGN_KEY_FAILED = "FOREIGN KEY constraint failed"
 
 
 class SqlHoldStore:
@@ -29,18 +39,33 @@ class SqlHoldStore:
         self._db = db
 
     async def try_lock(self, request: LockRequest) -> LockResult:
-        async with self._db.write() as conn:
-            return LockResult(await lock_in(conn, request))
+        try:
+            async with self._db.write() as conn:
+                hold = await lock_in(conn, request)
+                if hold is not None:
+                    return LockResult(hold)
+                seen = await inspect_in(conn, request.slot_id, request.customer_id)
+                return LockResult(None, seen=seen)
+        except IntegrityError as exc:
+            if _FOREIGN_KEY_FAILED not in str(exc.orig):
+                raise
+            raise AccountGone("the account no longer exists") from None
 
-    async def inspect(self, slot_id: UUID) -> tuple[Slot | None, Hold | None]:
+    async def inspect(self, slot_id: UUID, customer_id: UUID) -> Inspection:
         async with self._db.read() as conn:
-            slot = await catalog.get_slot(conn, slot_id)
-            current = await hold_repo.active_hold_on_slot(conn, slot_id) if slot else None
-        return slot, current
+            return await inspect_in(conn, slot_id, customer_id)
 
     async def alternatives(self, target: Slot, *, now: datetime, limit: int) -> list[Suggestion]:
         async with self._db.read() as conn:
             return await suggestions.candidates(conn, target, now=now, limit=limit)
+
+
+async def inspect_in(conn: AsyncConnection, slot_id: UUID, customer_id: UUID) -> Inspection:
+    """The slot, its active hold and whether the customer exists, in an open transaction."""
+    slot = await catalog.get_slot(conn, slot_id)
+    holder = await hold_repo.active_hold_on_slot(conn, slot_id) if slot else None
+    known = await users.user_by_id(conn, customer_id) is not None
+    return Inspection(slot, holder, customer_known=known)
 
 
 async def lock_in(conn: AsyncConnection, r: LockRequest) -> Hold | None:
@@ -56,35 +81,24 @@ async def lock_in(conn: AsyncConnection, r: LockRequest) -> Hold | None:
                     and_(slots.c.status == SlotStatus.HELD, slots.c.held_until <= r.now),
                 ),
             )
-            .values(status=SlotStatus.HELD, hold_id=r.hold_id, held_until=r.expires_at)
-            .returning(slots.c.provider_id, slots.c.price_minor, slots.c.currency)
+            .values(status=SlotStatus.HELD, hold_id=r.hold_id, held_until=_until_start(r))
+            .returning(
+                slots.c.provider_id, slots.c.price_minor, slots.c.currency, slots.c.held_until
+            )
         )
     ).one_or_none()
     if granted is None:
         return None
-    await conn.execute(
+    taken_over = await conn.scalars(
         update(holds)
         .where(holds.c.active_slot_id == r.slot_id, holds.c.expires_at <= r.now)
         .values(released(ReleaseReason.EXPIRED, r.now))
+        .returning(holds.c.id)
     )
-    previous = (
-        await conn.execute(
-            update(holds)
-            .where(holds.c.active_customer_id == r.customer_id, holds.c.slot_id != r.slot_id)
-            .values(
-                released(
-                    case(
-                        (holds.c.expires_at <= r.now, ReleaseReason.EXPIRED.value),
-                        else_=ReleaseReason.SUPERSEDED.value,
-                    ),
-                    r.now,
-                )
-            )
-            .returning(holds.c.id, holds.c.slot_id)
-        )
-    ).one_or_none()
+    await outbox.oblige_withdrawal(conn, taken_over.all(), now=r.now)
+    previous = await hold_repo.active_hold_of(conn, r.customer_id)
     if previous is not None:
-        await free_slot(conn, slot_id=previous.slot_id, hold_id=previous.id)
+        await supersede(conn, previous, now=r.now)
     hold = Hold(
         id=r.hold_id,
         slot_id=r.slot_id,
@@ -93,12 +107,26 @@ async def lock_in(conn: AsyncConnection, r: LockRequest) -> Hold | None:
         status=HoldStatus.ACTIVE,
         release_reason=None,
         created_at=r.now,
-        expires_at=r.expires_at,
+        expires_at=granted.held_until,
         amount_minor=granted.price_minor,
         currency=granted.currency,
     )
     await conn.execute(insert(holds).values(**hold_row(hold)))
     return hold
+
+
+async def supersede(conn: AsyncConnection, previous: Hold, *, now: datetime) -> None:
+    """Release the customer's previous hold for a new one (expired if it had run out) and
+    free its slot; that slot is locked first (the lock order)."""
+    await lock_slot(conn, previous.slot_id)
+    reason = release_reason_for_previous(previous, now)
+    await release_hold(conn, previous.release(reason), now=now)
+
+
+def _until_start(r: LockRequest) -> ColumnElement[datetime]:
+    """The hold's end: its TTL's expiry, or the slot's start if that comes first."""
+    expiry = literal(r.expires_at, UTCDateTime)
+    return case((slots.c.starts_at < expiry, slots.c.starts_at), else_=expiry)
 
 
 def hold_row(hold: Hold) -> dict[str, object]:

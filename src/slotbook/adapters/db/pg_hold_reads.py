@@ -2,7 +2,7 @@
 
 A popular slot refuses hundreds of customers a second, and each refusal must say why and
 offer alternatives; two small indexed statements on the hold path's own pool keep that
-answer nearly as cheap as the lock.
+answer nearly as cheap as the lock. Rows are decoded by column name.
 """
 
 from __future__ import annotations
@@ -11,18 +11,32 @@ from datetime import datetime
 from typing import Any
 
 from slotbook.domain.holds import Hold
+from slotbook.domain.ports import Inspection
 from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus, SlotStatus
 from slotbook.domain.suggestions import Suggestion, SuggestionKind
 
-INSPECT_COLUMNS = """s.id, s.provider_id, s.service_id, s.category, s.starts_at, s.ends_at,
-       s.price_minor, s.currency, s.status, s.held_until, s.hold_id,
-       h.id, h.customer_id, h.created_at, h.expires_at, h.amount_minor, h.currency"""
-INSPECT_SQL = f"""
-SELECT {INSPECT_COLUMNS}
-  FROM slots AS s LEFT JOIN holds AS h ON h.active_slot_id = s.id
- WHERE s.id = $1
-"""  # noqa: S608 (constants only)
+
+def inspect_sql(slot_param: str, customer_param: str) -> str:
+    """The slot, its active hold and whether the customer exists, as one row (the slot's
+    columns NULL when there is no such slot); built from constants only."""
+    return f"""
+SELECT EXISTS (SELECT 1 FROM users WHERE users.id = {customer_param}) AS customer_known,
+       seen.*
+  FROM (SELECT 1) AS one
+  LEFT JOIN (
+        SELECT s.id AS slot_id, s.provider_id, s.service_id, s.category, s.starts_at,
+               s.ends_at, s.price_minor, s.currency, s.status, s.held_until,
+               s.hold_id AS slot_hold_id,
+               h.id AS holder_id, h.customer_id AS holder_customer_id,
+               h.created_at AS holder_created_at, h.expires_at AS holder_expires_at,
+               h.amount_minor AS holder_amount_minor, h.currency AS holder_currency
+          FROM slots AS s LEFT JOIN holds AS h ON h.active_slot_id = s.id
+         WHERE s.id = {slot_param}
+  ) AS seen ON true"""  # noqa: S608
+
+
+INSPECT_SQL = inspect_sql("$1", "$2")
 
 _FREE = (
     "starts_at > $5 AND status IN ('available', 'held')"
@@ -35,8 +49,8 @@ def _scan(where: str, after: bool, same: bool) -> str:
     """One index walk from the target's start outwards (built from constants only)."""
     side, order = (">=", "ASC") if after else ("<", "DESC")
     return (
-        f"(SELECT {_COLUMNS}, {'true' if same else 'false'} FROM slots"  # noqa: S608
-        f" WHERE {where} AND starts_at {side} $3 AND {_FREE}"
+        f"(SELECT {_COLUMNS}, {'true' if same else 'false'} AS same_provider"  # noqa: S608
+        f" FROM slots WHERE {where} AND starts_at {side} $3 AND {_FREE}"
         f" ORDER BY starts_at {order} LIMIT $6)"
     )
 
@@ -52,35 +66,38 @@ ALTERNATIVES_SQL = " UNION ALL ".join(
 )
 
 
-def slot_and_hold(row: Any) -> tuple[Slot, Hold | None]:
+def inspection(row: Any) -> Inspection:
+    """An inspection from a row of `inspect_sql`'s columns."""
+    if row["slot_id"] is None:
+        return Inspection(None, None, customer_known=row["customer_known"])
     slot = Slot(
-        id=row[0],
-        provider_id=row[1],
-        service_id=row[2],
-        category=row[3],
-        starts_at=row[4],
-        ends_at=row[5],
-        price_minor=row[6],
-        currency=row[7],
-        status=SlotStatus(row[8]),
-        held_until=row[9],
-        hold_id=row[10],
+        id=row["slot_id"],
+        provider_id=row["provider_id"],
+        service_id=row["service_id"],
+        category=row["category"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        price_minor=row["price_minor"],
+        currency=row["currency"],
+        status=SlotStatus(row["status"]),
+        held_until=row["held_until"],
+        hold_id=row["slot_hold_id"],
     )
-    if row[11] is None:
-        return slot, None
-    hold = Hold(
-        id=row[11],
-        slot_id=slot.id,
-        provider_id=slot.provider_id,
-        customer_id=row[12],
-        status=HoldStatus.ACTIVE,
-        release_reason=None,
-        created_at=row[13],
-        expires_at=row[14],
-        amount_minor=row[15],
-        currency=row[16],
-    )
-    return slot, hold
+    holder = None
+    if row["holder_id"] is not None:
+        holder = Hold(
+            id=row["holder_id"],
+            slot_id=slot.id,
+            provider_id=slot.provider_id,
+            customer_id=row["holder_customer_id"],
+            status=HoldStatus.ACTIVE,
+            release_reason=None,
+            created_at=row["holder_created_at"],
+            expires_at=row["holder_expires_at"],
+            amount_minor=row["holder_amount_minor"],
+            currency=row["holder_currency"],
+        )
+    return Inspection(slot, holder, customer_known=row["customer_known"])
 
 
 def alternatives_args(target: Slot, now: datetime, limit: int) -> tuple[Any, ...]:
@@ -89,12 +106,14 @@ def alternatives_args(target: Slot, now: datetime, limit: int) -> tuple[Any, ...
 
 def suggestion(row: Any) -> Suggestion:
     return Suggestion(
-        slot_id=row[0],
-        provider_id=row[1],
-        service_id=row[2],
-        starts_at=row[3],
-        ends_at=row[4],
-        price_minor=row[5],
-        currency=row[6],
-        kind=SuggestionKind.SAME_PROVIDER if row[7] else SuggestionKind.OTHER_PROVIDER,
+        slot_id=row["id"],
+        provider_id=row["provider_id"],
+        service_id=row["service_id"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        price_minor=row["price_minor"],
+        currency=row["currency"],
+        kind=SuggestionKind.SAME_PROVIDER
+        if row["same_provider"]
+        else SuggestionKind.OTHER_PROVIDER,
     )

@@ -6,10 +6,10 @@ from fastapi import APIRouter
 
 from slotbook.api import render
 from slotbook.api.deps import Ctx, CurrentUser
-from slotbook.api.responses import JSON
 from slotbook.api.routes import documented
 from slotbook.api.schemas import LogIn, SignedUpOut, SignUp, TokenOut, UserOut
 from slotbook.domain.model import Role
+from slotbook.edge.responses import JSON
 from slotbook.service_layer import accounts
 
 router = APIRouter(tags=["accounts"])

@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from slotbook.adapters.db.repos.catalog import SlotFilter
 from slotbook.api import render
 from slotbook.api.deps import Ctx
-from slotbook.api.responses import JSON
 from slotbook.api.routes import documented
-from slotbook.api.schemas import ProviderDetailOut, ProvidersOut, SlotOut, SlotsOut
+from slotbook.api.schemas import Instant, ProviderDetailOut, ProvidersOut, SlotOut, SlotsOut, Text
+from slotbook.edge.responses import JSON
 from slotbook.service_layer import catalog
+from slotbook.service_layer.context import Context
 
 router = APIRouter(tags=["catalog"])
 
-Category = Annotated[str | None, Query(max_length=64)]
-From = Annotated[AwareDatetime | None, Query(alias="from")]
-To = Annotated[AwareDatetime | None, Query()]
+Category = Annotated[Text | None, Query(max_length=64)]
+Search = Annotated[Text | None, Query(max_length=100)]
+From = Annotated[Instant | None, Query(alias="from")]
+To = Annotated[Instant | None, Query()]
 Available = Annotated[bool, Query()]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 @router.get("/v1/providers", responses=documented(200, ProvidersOut, 422))
-async def list_providers(
-    ctx: Ctx, category: Category = None, q: Annotated[str | None, Query(max_length=100)] = None
-) -> JSON:
+async def list_providers(ctx: Ctx, category: Category = None, q: Search = None) -> JSON:
     found = await catalog.find_providers(ctx, category=category, text=q)
     return JSON({"providers": [render.provider(p) for p in found]})
 
@@ -53,6 +53,18 @@ async def provider_slots(
     available: Available = False,
     limit: Limit = 500,
 ) -> JSON:
+    return await slots_of_provider(ctx, provider_id, from_, to, available, limit)
+
+
+async def slots_of_provider(
+    ctx: Context,
+    provider_id: UUID,
+    from_: datetime | None,
+    to: datetime | None,
+    available: bool,
+    limit: int,
+) -> JSON:
+    """One provider's slots by start, as the public and the provider's own listing answer."""
     query = SlotFilter(
         provider_id=provider_id,
         starts_from=from_,

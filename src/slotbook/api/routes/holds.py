@@ -17,14 +17,15 @@ from starlette.responses import Response
 
 from slotbook.api import render
 from slotbook.api.deps import Ctx, CurrentCustomer, context_of, principal_from_header
-from slotbook.api.errors import domain_problem, status_of
+from slotbook.api.idempotency import answer_of, response_of
 from slotbook.api.metrics import HOLD_ATTEMPTS, HOLD_LATENCY
-from slotbook.api.responses import JSON
 from slotbook.api.routes import documented
 from slotbook.api.schemas import HoldIn, HoldOut, SlotUnavailableProblem
 from slotbook.domain import errors as e
+from slotbook.domain.holds import Hold
 from slotbook.domain.model import Principal, Role
-from slotbook.service_layer import holds
+from slotbook.edge.responses import JSON, dumps
+from slotbook.service_layer import holds, payments
 from slotbook.service_layer.context import Context
 from slotbook.service_layer.idempotency import Answer, run_idempotent
 
@@ -40,7 +41,7 @@ _HOLD_BODY = {
             "name": "Idempotency-Key",
             "in": "header",
             "required": False,
-            "schema": {"type": "string", "maxLength": 255},
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
         }
     ],
     "security": [{"HTTPBearer": []}],
@@ -49,6 +50,10 @@ _PLACE_RESPONSES = documented(
     201, HoldOut, 401, 403, 404, 409, 422, 503, p409=SlotUnavailableProblem
 )
 _PLACE_RESPONSES[200] = {"model": HoldOut, "description": "The slot was already yours"}
+_PLACE_RESPONSES[409]["description"] = (
+    "slot-unavailable, with suggestions; or hold-contended: the customer's own holds were "
+    "being placed at the same moment, nothing was decided, retry after Retry-After"
+)
 
 
 @router.post("/v1/holds", status_code=201, responses=_PLACE_RESPONSES, openapi_extra=_HOLD_BODY)
@@ -73,21 +78,30 @@ async def place_hold(request: Request) -> Response:
         endpoint="POST /v1/holds",
         key=key,
         request_body=raw,
-        handle=lambda: _answer(ctx, principal, slot_id),
+        handle=lambda hold_id: answer_of(_place(ctx, principal, slot_id, hold_id=hold_id)),
+        recover=lambda hold_id: recover_hold(ctx, principal, hold_id),
     )
-    media = "application/problem+json" if answer.status_code >= 400 else "application/json"
-    return Response(answer.body, status_code=answer.status_code, media_type=media)
+    return response_of(answer)
 
 
-async def _place(ctx: Context, principal: Principal, slot_id: UUID) -> Response:
+async def _place(
+    ctx: Context, principal: Principal, slot_id: UUID, *, hold_id: UUID | None = None
+) -> Response:
     started = time.perf_counter()
     outcome = "error"
     try:
-        placed = await holds.place_hold(ctx, slot_id=slot_id, customer_id=principal.user_id)
-        outcome = "granted" if placed.created else "same_hold"
-        return JSON(render.hold(placed.hold), status_code=201 if placed.created else 200)
+        placed = await holds.place_hold(
+            ctx, slot_id=slot_id, customer_id=principal.user_id, hold_id=hold_id
+        )
+        # an idempotent retry may find its own hold made by the attempt before it
+        created = placed.created or placed.hold.id == hold_id
+        outcome = "granted" if created else "same_hold"
+        return JSON(render.hold(placed.hold), status_code=201 if created else 200)
     except e.SlotUnavailable:
         outcome = "unavailable"
+        raise
+    except e.HoldContended:
+        outcome = "contended"
         raise
     except e.NotFound:
         outcome = "not_found"
@@ -97,26 +111,29 @@ async def _place(ctx: Context, principal: Principal, slot_id: UUID) -> Response:
         HOLD_ATTEMPTS.labels(outcome).inc()
 
 
-async def _answer(ctx: Context, principal: Principal, slot_id: UUID) -> Answer:
-    """The hold's answer as bytes, client errors included, for the idempotency store."""
+async def recover_hold(ctx: Context, principal: Principal, hold_id: UUID) -> Answer | None:
+    """The answer of an earlier attempt that made hold `hold_id`: 201 with the hold as then."""
     try:
-        response = await _place(ctx, principal, slot_id)
-    except e.SlotbookError as exc:
-        if status_of(exc) >= 500:
-            raise
-        response = domain_problem(exc)
-    return Answer(response.status_code, bytes(response.body))
+        hold = await holds.get_hold(ctx, hold_id=hold_id, customer_id=principal.user_id)
+    except e.HoldNotFound:
+        return None
+    return Answer(201, dumps(render.hold(hold.as_created())))
 
 
 @router.get("/v1/holds/{hold_id}", responses=documented(200, HoldOut, 401, 403, 404, 422))
 async def get_hold(hold_id: UUID, principal: CurrentCustomer, ctx: Ctx) -> JSON:
     """The customer's own hold, with its payments and `booking_id` once confirmed."""
     hold = await holds.get_hold(ctx, hold_id=hold_id, customer_id=principal.user_id)
-    return JSON(render.hold(hold))
+    return JSON(await _with_payments(ctx, hold))
 
 
 @router.delete("/v1/holds/{hold_id}", responses=documented(200, HoldOut, 401, 403, 404, 409))
 async def cancel_hold(hold_id: UUID, principal: CurrentCustomer, ctx: Ctx) -> JSON:
     """Cancel the hold: released at once, the slot back on sale."""
     hold = await holds.cancel_hold(ctx, hold_id=hold_id, customer_id=principal.user_id)
-    return JSON(render.hold(hold))
+    return JSON(await _with_payments(ctx, hold))
+
+
+async def _with_payments(ctx: Context, hold: Hold) -> dict[str, object]:
+    found = await payments.payments_of_hold(ctx, hold.id)
+    return render.hold(hold, [render.payment(p, refund) for p, refund in found])

@@ -9,9 +9,10 @@ from starlette.responses import Response
 from slotbook.adapters.db.tables import holds
 from slotbook.api.deps import Ctx
 from slotbook.api.metrics import ACTIVE_HOLDS, exposition
-from slotbook.api.responses import JSON
 from slotbook.api.routes import documented
-from slotbook.domain.errors import DatabaseUnavailable
+from slotbook.domain.errors import Unavailable
+from slotbook.edge.responses import JSON
+from slotbook.service_layer import health
 
 router = APIRouter(tags=["operations"])
 
@@ -24,9 +25,9 @@ async def healthz() -> JSON:
 
 @router.get("/readyz", responses=documented(200, None, 503))
 async def readyz(ctx: Ctx) -> JSON:
-    """200 when the database answers, else 503."""
-    await ctx.db.ping()
-    return JSON({"status": "ready"})
+    """200 when the database answers and this process's clock agrees with it, else 503."""
+    readiness = await health.check_ready(ctx)
+    return JSON({"status": "ready", "clock_skew_seconds": round(readiness.clock_skew_seconds, 3)})
 
 
 @router.get("/metrics", response_class=Response)
@@ -40,7 +41,7 @@ async def metrics(ctx: Ctx) -> Response:
                 .where(holds.c.active_slot_id.is_not(None), holds.c.expires_at > ctx.clock.now())
             )
         ACTIVE_HOLDS.set(count or 0)
-    except DatabaseUnavailable:
+    except Unavailable:
         pass
     body, content_type = exposition()
     return Response(body, media_type=content_type)

@@ -1,4 +1,7 @@
-"""Alembic environment: runs migrations over the service's own async engine."""
+"""Alembic environment: runs migrations over the service's own async engine.
+
+Migrations are frozen once on main: a schema change is a new revision (see README.md).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ from alembic import context
 from sqlalchemy import Connection
 
 from slotbook.adapters.db.engine import create_engine
+from slotbook.adapters.db.migrations.compare import COMPARE_OPTIONS
 from slotbook.adapters.db.tables import metadata
-from slotbook.config import load_settings
+from slotbook.config import DatabaseSettings, Settings
 
 config = context.config
 
@@ -20,14 +24,16 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         transaction_per_migration=True,
+        **COMPARE_OPTIONS,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
 async def _run_async() -> None:
-    url = config.get_main_option("sqlalchemy.url") or load_settings().database_url
-    engine = create_engine(load_settings(database_url=url))
+    url = config.get_main_option("sqlalchemy.url") or DatabaseSettings().database_url
+    # only the URL counts: the rest of the service's settings are not read for a migration
+    engine = create_engine(Settings.model_construct(database_url=url), for_migrations=True)
     try:
         async with engine.connect() as conn:
             await conn.run_sync(_run)

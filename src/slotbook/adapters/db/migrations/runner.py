@@ -20,3 +20,8 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the database schema at `database_url` up to `revision`."""
     command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str = "base") -> None:
+    """Take the database schema at `database_url` back down to `revision`."""
+    command.downgrade(alembic_config(database_url), revision)

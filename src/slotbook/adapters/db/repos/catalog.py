@@ -98,6 +98,25 @@ async def update_provider(conn: AsyncConnection, provider_id: UUID, **changes: s
         await conn.execute(update(providers).where(providers.c.id == provider_id).values(changes))
 
 
+async def lock_provider(
+    conn: AsyncConnection, provider_id: UUID, *, skip_locked: bool = False
+) -> bool:
+    """Take the provider's row lock (FOR NO KEY UPDATE) until the transaction ends.
+
+    Writers of one provider's slots queue here, so their inserts never interleave and the
+    overlap constraint cannot deadlock them. It does not block foreign-key checks (they
+    take KEY SHARE) nor the hold path, which never touches the provider's row. False when
+    there is no such provider (or, with `skip_locked`, when another writer has it). A no-op
+    on SQLite, where writers are serialised anyway.
+    """
+    row = await conn.execute(
+        select(providers.c.id)
+        .where(providers.c.id == provider_id)
+        .with_for_update(key_share=True, skip_locked=skip_locked)
+    )
+    return row.one_or_none() is not None
+
+
 async def _categories(conn: AsyncConnection, ids: Sequence[UUID]) -> dict[UUID, list[str]]:
     if not ids:
         return {}
@@ -130,11 +149,11 @@ async def list_providers(
             )
         )
     if text:
-        pattern = f"%{text.lower()}%"
+        needle = text.lower()  # matched literally: % and _ are escaped, not wildcards
         stmt = stmt.where(
             or_(
-                func.lower(providers.c.display_name).like(pattern),
-                func.lower(providers.c.bio).like(pattern),
+                func.lower(providers.c.display_name).contains(needle, autoescape=True),
+                func.lower(providers.c.bio).contains(needle, autoescape=True),
             )
         )
     rows = (await conn.execute(stmt)).all()
@@ -172,7 +191,10 @@ async def list_services(conn: AsyncConnection, provider_id: UUID) -> list[Servic
 
 
 async def add_slots(conn: AsyncConnection, new: Sequence[Slot], *, now: datetime) -> None:
-    """Insert the slots, all or none; SlotOverlap when the schema refuses an overlap."""
+    """Insert the slots, all or none; SlotOverlap when the schema refuses an overlap.
+
+    Rows go in by start time, one canonical order for every writer.
+    """
     rows = [
         {
             "id": s.id,
@@ -186,7 +208,7 @@ async def add_slots(conn: AsyncConnection, new: Sequence[Slot], *, now: datetime
             "status": s.status,
             "created_at": now,
         }
-        for s in new
+        for s in sorted(new, key=lambda s: (s.starts_at, s.id))
     ]
     try:
         async with conn.begin_nested():

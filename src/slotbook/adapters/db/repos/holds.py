@@ -12,8 +12,8 @@ from slotbook.adapters.db.tables import bookings, holds
 from slotbook.domain.holds import Hold
 from slotbook.domain.states import HoldStatus, ReleaseReason
 
-_COLUMNS = (*holds.c, bookings.c.id.label("booking_id"))
-_FROM = holds.outerjoin(bookings, bookings.c.hold_id == holds.c.id)
+HOLD_COLUMNS = (*holds.c, bookings.c.id.label("booking_id"))
+HOLD_FROM = holds.outerjoin(bookings, bookings.c.hold_id == holds.c.id)
 
 
 def hold_from_row(row: Row[Any]) -> Hold:
@@ -34,7 +34,9 @@ def hold_from_row(row: Row[Any]) -> Hold:
 
 async def get_hold(conn: AsyncConnection, hold_id: UUID) -> Hold | None:
     row = (
-        await conn.execute(select(*_COLUMNS).select_from(_FROM).where(holds.c.id == hold_id))
+        await conn.execute(
+            select(*HOLD_COLUMNS).select_from(HOLD_FROM).where(holds.c.id == hold_id)
+        )
     ).one_or_none()
     return hold_from_row(row) if row else None
 
@@ -43,7 +45,19 @@ async def active_hold_on_slot(conn: AsyncConnection, slot_id: UUID) -> Hold | No
     """The slot's active hold, expired or not (the caller decides what expiry means)."""
     row = (
         await conn.execute(
-            select(*_COLUMNS).select_from(_FROM).where(holds.c.active_slot_id == slot_id)
+            select(*HOLD_COLUMNS).select_from(HOLD_FROM).where(holds.c.active_slot_id == slot_id)
+        )
+    ).one_or_none()
+    return hold_from_row(row) if row else None
+
+
+async def active_hold_of(conn: AsyncConnection, customer_id: UUID) -> Hold | None:
+    """The customer's active hold, expired or not."""
+    row = (
+        await conn.execute(
+            select(*HOLD_COLUMNS)
+            .select_from(HOLD_FROM)
+            .where(holds.c.active_customer_id == customer_id)
         )
     ).one_or_none()
     return hold_from_row(row) if row else None

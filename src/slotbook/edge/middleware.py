@@ -13,8 +13,8 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from slotbook.api.errors import unexpected_problem
-from slotbook.api.requestid import request_id_var
+from slotbook.edge.problems import error_fields, unexpected_problem
+from slotbook.edge.requestid import request_id_var
 
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HEADER = b"x-request-id"
@@ -56,7 +56,7 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
-            log.error("unexpected_error", request_id=rid, exc_info=exc)
+            log.error("unexpected_error", request_id=rid, exc_info=exc, **error_fields(exc))
             if started_response:
                 raise
             await unexpected_problem()(scope, receive, send_with_id)

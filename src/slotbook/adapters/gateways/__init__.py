@@ -1,0 +1,1 @@
+"""Payment gateway adapters: each implements `slotbook.domain.gateway.PaymentGateway`."""

@@ -1,0 +1,72 @@
+"""Request bodies and documented shapes of API.md's payments, bookings and admin parts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
+
+ReturnUrl = Annotated[
+    AnyHttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["http", "https"])
+]
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["card", "promptpay"]
+    return_url: ReturnUrl | None = None
+
+
+class PaymentOut(BaseModel):
+    id: UUID
+    hold_id: UUID
+    gateway: str
+    gateway_payment_id: str | None
+    method: Literal["card", "promptpay"]
+    status: Literal["pending", "succeeded", "failed", "cancelled", "refunded"]
+    amount_minor: int
+    currency: str
+    redirect_url: str | None
+    created_at: datetime
+    returned_at: datetime | None
+    refund: dict[str, object] | None = Field(
+        default=None, description="The payment's refund, once one is owed"
+    )
+
+
+class EscrowOut(BaseModel):
+    status: Literal["held", "released", "refunded"]
+    amount_minor: int
+
+
+class BookingOut(BaseModel):
+    id: UUID
+    hold_id: UUID
+    slot_id: UUID
+    provider_id: UUID
+    customer_id: UUID
+    payment_id: UUID | None
+    status: Literal["confirmed", "completed", "cancelled"]
+    amount_minor: int
+    currency: str
+    confirmed_at: datetime
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    escrow: EscrowOut
+
+
+class BookingsOut(BaseModel):
+    bookings: list[BookingOut]
+
+
+class LedgerSummaryOut(BaseModel):
+    payments_succeeded_minor: int
+    escrow_held_minor: int
+    released_to_providers_minor: int
+    platform_fees_minor: int
+    refunded_minor: int
+    refunds_pending_minor: int
+    balanced: bool

@@ -1,0 +1,27 @@
+"""Webhooks from the payment gateways: no login, a signature instead."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from slotbook.api.deps import Ctx
+from slotbook.api.routes import documented
+from slotbook.domain.errors import BadRequest
+from slotbook.edge.responses import JSON
+from slotbook.service_layer import webhooks
+
+router = APIRouter(tags=["webhooks"])
+MAX_BODY_BYTES = 256 * 1024
+
+
+@router.post("/v1/webhooks/{gateway}", responses=documented(200, None, 400, 401, 404))
+async def receive_webhook(gateway: str, request: Request, ctx: Ctx) -> JSON:
+    """2xx once accepted (a duplicate too); 401 bad or missing signature or a timestamp
+    more than 300 s off; 400 a signed body that cannot be read."""
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest(f"a webhook body is at most {MAX_BODY_BYTES} bytes")
+    event = await webhooks.handle_webhook(
+        ctx, gateway_name=gateway, headers=dict(request.headers), body=body
+    )
+    return JSON({"received": True, "event_id": event.event_id})

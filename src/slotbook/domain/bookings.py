@@ -1,0 +1,40 @@
+"""The booking: what a hold becomes when its payment succeeds, with the money in escrow
+until the service is delivered (completed) or the booking is cancelled (refunded)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from uuid import UUID
+
+from slotbook.domain.states import ESCROW_OF_BOOKING, BookingStatus, EscrowStatus, move_booking
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    id: UUID
+    hold_id: UUID
+    slot_id: UUID
+    provider_id: UUID
+    customer_id: UUID
+    payment_id: UUID | None
+    status: BookingStatus
+    amount_minor: int
+    currency: str
+    confirmed_at: datetime
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+    @property
+    def escrow_status(self) -> EscrowStatus:
+        return ESCROW_OF_BOOKING[self.status]
+
+    def complete(self, now: datetime) -> Booking:
+        """Delivered: the escrow goes to the provider. Only a confirmed booking."""
+        status = move_booking(self.status, BookingStatus.COMPLETED)
+        return replace(self, status=status, completed_at=now)
+
+    def cancel(self, now: datetime) -> Booking:
+        """Cancelled: the escrow goes back to the customer. Only a confirmed booking."""
+        status = move_booking(self.status, BookingStatus.CANCELLED)
+        return replace(self, status=status, cancelled_at=now)

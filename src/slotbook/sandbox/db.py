@@ -1,0 +1,69 @@
+"""The sandbox gateway's SQLite file: WAL, one writer at a time across processes.
+
+Several `slotbook serve` workers may share the file. Every write transaction starts with
+`BEGIN IMMEDIATE` (the file's write lock first, then the reads), and every state change is
+a conditional write (`... WHERE status = 'pending'`), so no two processes settle, refund
+or claim the same row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from slotbook.sandbox.tables import metadata
+
+_BEGIN = "sandbox_begin"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _async_url(url: str) -> str:
+    return make_url(url).set(drivername="sqlite+aiosqlite").render_as_string()
+
+
+class SandboxDb:
+    def __init__(self, url: str) -> None:
+        self.engine = create_async_engine(
+            _async_url(url), connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, pool_size=5
+        )
+
+        @event.listens_for(self.engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+            dbapi_connection.isolation_level = None  # BEGIN is ours, below
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+                cursor.execute(f"PRAGMA {pragma}")
+            cursor.close()
+
+        @event.listens_for(self.engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_BEGIN, 'IMMEDIATE')}")
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction, holding the file's write lock from its first statement."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read transaction: one consistent view, never blocking a writer."""
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(**{_BEGIN: "DEFERRED"})
+            async with conn.begin():
+                yield conn
+
+    async def create_tables(self) -> None:
+        """Create what is missing; safe when several processes start at once."""
+        async with self.write() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

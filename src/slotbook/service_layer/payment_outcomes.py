@@ -1,0 +1,271 @@
+"""What the gateway's word about a payment does, one business fact per transaction.
+
+A success confirms the hold into a booking with its escrow, or (late, second, or not the
+price) is owed back in full; a failure releases the hold; a confirmed refund closes the
+debt. Each runs in one transaction that also records the webhook event it came from (so a
+crash can neither lose it nor apply it twice) and takes its rows in the lock order:
+slot, hold, payment, booking, ledger (adapters/db/locking.py). Every outcome is
+idempotent and order-independent: a duplicate, or a failure after a success, changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from slotbook.adapters.db import locking
+from slotbook.adapters.db.repos import bookings as booking_repo
+from slotbook.adapters.db.repos import ledger, outbox, settlement, webhook_events
+from slotbook.adapters.db.repos import payments as payment_repo
+from slotbook.adapters.db.repos.hold_writes import release_hold
+from slotbook.adapters.db.repos.outbox import TaskKind
+from slotbook.domain import ledger as rules
+from slotbook.domain.bookings import Booking
+from slotbook.domain.gateway import GatewayEvent
+from slotbook.domain.holds import Hold
+from slotbook.domain.payments import (
+    LatePolicy,
+    Payment,
+    Refund,
+    SuccessFate,
+    failure_releases_hold,
+    fate_of_success,
+)
+from slotbook.domain.slots import Slot
+from slotbook.domain.states import BookingStatus, HoldStatus, PaymentStatus, ReleaseReason
+from slotbook.service_layer.context import Context
+
+log = structlog.get_logger("slotbook.payments")
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One thing the gateway said about one of our payments."""
+
+    payment_id: uuid.UUID | None  # None: found from the ids the gateway gave
+    gateway: str
+    gateway_payment_id: str | None = None
+    reference: uuid.UUID | None = None  # our payment id, as the gateway echoes it
+    amount_minor: int | None = None
+    event: GatewayEvent | None = None  # None: learnt by asking the gateway (reconcile)
+
+
+async def payment_succeeded(ctx: Context, report: Report) -> SuccessFate | None:
+    """Record a success; its fate, or None for a duplicate event or an unknown payment."""
+    now = ctx.clock.now()
+    async with ctx.db.write() as conn:
+        locked = await _lock_for(ctx, conn, report, now)
+        if locked is None:
+            return None
+        slot, hold, payment = locked
+        policy = LatePolicy(ctx.settings.late_payment_policy.value)
+        fate = fate_of_success(
+            payment=payment,
+            hold=hold,
+            slot=slot,
+            now=now,
+            policy=policy,
+            amount_minor=report.amount_minor,
+        )
+        if fate is SuccessFate.ALREADY_RECORDED:
+            return fate
+        paid = await _mark(conn, payment, PaymentStatus.SUCCEEDED, report, now)
+        if fate is SuccessFate.CONFIRM:
+            await _confirm(ctx, conn, hold.confirm(now, uuid.uuid4()), paid, now)
+        elif fate is SuccessFate.CONFIRM_FREE_SLOT:
+            await _book_free_slot(ctx, conn, slot, paid, now)
+        else:
+            await owe_back(conn, paid, reason=_refund_reason(hold, report, paid), now=now)
+    log.info("payment_succeeded", payment_id=str(paid.id), fate=fate.value)
+    ctx.payment_watch.poke(paid.id)
+    return fate
+
+
+async def payment_failed(ctx: Context, report: Report) -> bool:
+    """Record a decline; the hold is released if this was its live attempt. True if it
+    changed anything."""
+    now = ctx.clock.now()
+    async with ctx.db.write() as conn:
+        locked = await _lock_for(ctx, conn, report, now)
+        if locked is None:
+            return False
+        _slot, hold, payment = locked
+        if payment.status is not PaymentStatus.PENDING:
+            return False  # a failure after a success (or a cancel) changes nothing
+        releases = failure_releases_hold(payment=payment, hold=hold, now=now)
+        await _mark(conn, payment, PaymentStatus.FAILED, report, now)
+        if releases:
+            await release_hold(conn, hold.release(ReleaseReason.PAYMENT_FAILED), now=now)
+    log.info("payment_failed", payment_id=str(payment.id), hold_released=releases)
+    ctx.payment_watch.poke(payment.id)
+    return True
+
+
+async def refund_succeeded(ctx: Context, report: Report, *, gateway_refund_id: str) -> bool:
+    """The gateway gave the money back: the debt is closed, once. True if it was open."""
+    now = ctx.clock.now()
+    async with ctx.db.write() as conn:
+        locked = await _lock_for(ctx, conn, report, now)
+        if locked is None:
+            return False
+        _slot, _hold, payment = locked
+        refund = await payment_repo.refund_of_payment(conn, payment.id)
+        if refund is None or not await payment_repo.refund_paid(
+            conn, refund.id, gateway_refund_id=gateway_refund_id, now=now
+        ):
+            return False
+        await payment_repo.move_payment(conn, payment, PaymentStatus.REFUNDED, now=now)
+        txn = rules.refund_paid(
+            payment_id=payment.id, amount_minor=refund.amount_minor, currency=refund.currency
+        )
+        await ledger.post(conn, txn, now=now)
+    log.info("refund_succeeded", payment_id=str(payment.id))
+    ctx.payment_watch.poke(payment.id)
+    return True
+
+
+async def owe_back(
+    conn: AsyncConnection, payment: Payment, *, reason: str, now: datetime
+) -> Refund:
+    """A succeeded payment that confirms nothing: owed back in full, refunded by a worker."""
+    await ledger.post(
+        conn,
+        rules.capture_to_refund(
+            payment_id=payment.id, amount_minor=payment.amount_minor, currency=payment.currency
+        ),
+        now=now,
+    )
+    return await queue_refund(conn, payment, reason=reason, now=now)
+
+
+async def queue_refund(
+    conn: AsyncConnection, payment: Payment, *, reason: str, now: datetime
+) -> Refund:
+    """The payment's full refund, written with the obligation to carry it out."""
+    refund = Refund(
+        id=uuid.uuid4(),
+        payment_id=payment.id,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        reason=reason,
+        status="pending",
+        gateway_refund_id=None,
+    )
+    await payment_repo.add_refund(conn, refund, now=now)
+    await outbox.add(conn, TaskKind.REFUND, refund.id, due_at=now, now=now)
+    return refund
+
+
+async def _lock_for(
+    ctx: Context, conn: AsyncConnection, report: Report, now: datetime
+) -> tuple[Slot, Hold, Payment] | None:
+    """Record the event (None if seen before), then lock slot, hold and payment."""
+    if report.event is not None and not await webhook_events.record_once(
+        conn, report.gateway, report.event, now=now
+    ):
+        return None
+    payment_id = report.payment_id or await payment_repo.reported_payment_id(
+        conn, report.gateway, report.gateway_payment_id, report.reference
+    )
+    locked = await locking.lock_for_payment(conn, payment_id) if payment_id else None
+    if locked is None:
+        log.warning(
+            "report_for_unknown_payment",
+            gateway=report.gateway,
+            gateway_payment_id=report.gateway_payment_id,
+            reference=str(report.reference),
+        )
+    return locked
+
+
+async def _mark(
+    conn: AsyncConnection, payment: Payment, status: PaymentStatus, report: Report, now: datetime
+) -> Payment:
+    if report.gateway_payment_id and payment.gateway_payment_id is None:
+        await payment_repo.set_gateway_details(
+            conn, payment.id, gateway_payment_id=report.gateway_payment_id, redirect_url=None
+        )
+    moved = await payment_repo.move_payment(conn, payment, status, now=now)
+    assert moved is not None  # the payment row is locked
+    return moved
+
+
+async def _confirm(
+    ctx: Context, conn: AsyncConnection, confirmed: Hold, paid: Payment, now: datetime
+) -> None:
+    """Invariant 4, all in this transaction: hold confirmed, slot booked, booking and its
+    escrow written; the hold's other pending payments are withdrawn."""
+    await settlement.confirm_hold(conn, confirmed)
+    await _write_booking(conn, confirmed, paid, now)
+    await _withdraw_other_payments(conn, confirmed, paid, now)
+
+
+async def _book_free_slot(
+    ctx: Context, conn: AsyncConnection, slot: Slot, paid: Payment, now: datetime
+) -> None:
+    """A late success under `confirm_if_free`: the slot, still free, is booked for it."""
+    booking_id = uuid.uuid4()
+    hold = Hold(
+        id=uuid.uuid4(),
+        slot_id=slot.id,
+        provider_id=slot.provider_id,
+        customer_id=paid.customer_id,
+        status=HoldStatus.CONFIRMED,
+        release_reason=None,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ctx.settings.hold_ttl_seconds),
+        amount_minor=paid.amount_minor,
+        currency=paid.currency,
+        booking_id=booking_id,
+    )
+    await settlement.book_free_slot(conn, slot_id=slot.id, booked_by=hold, now=now)
+    await _write_booking(conn, hold, paid, now)
+
+
+async def _write_booking(conn: AsyncConnection, hold: Hold, paid: Payment, now: datetime) -> None:
+    assert hold.booking_id is not None
+    booking = Booking(
+        id=hold.booking_id,
+        hold_id=hold.id,
+        slot_id=hold.slot_id,
+        provider_id=hold.provider_id,
+        customer_id=hold.customer_id,
+        payment_id=paid.id,
+        status=BookingStatus.CONFIRMED,
+        amount_minor=paid.amount_minor,
+        currency=paid.currency,
+        confirmed_at=now,
+    )
+    await booking_repo.add_booking(conn, booking)
+    await ledger.post(
+        conn,
+        rules.capture_to_escrow(
+            payment_id=paid.id,
+            booking_id=booking.id,
+            amount_minor=paid.amount_minor,
+            currency=paid.currency,
+        ),
+        now=now,
+    )
+
+
+async def _withdraw_other_payments(
+    conn: AsyncConnection, hold: Hold, paid: Payment, now: datetime
+) -> None:
+    for other in await payment_repo.payments_of_holds(conn, [hold.id]):
+        if other.id != paid.id and other.status is PaymentStatus.PENDING:
+            await payment_repo.move_payment(conn, other, PaymentStatus.CANCELLED, now=now)
+            await outbox.add(conn, TaskKind.CANCEL_PAYMENT, other.id, due_at=now, now=now)
+
+
+def _refund_reason(hold: Hold, report: Report, paid: Payment) -> str:
+    if report.amount_minor is not None and report.amount_minor != paid.amount_minor:
+        return "amount_mismatch"
+    if hold.status is HoldStatus.CONFIRMED:
+        return "second_payment"
+    return "late_payment"

@@ -1,0 +1,192 @@
+"""Payments of a hold: start one at the gateway, read it (waiting for its outcome), and
+note the customer's return from the gateway, which starts the confirmation deadline.
+
+Starting a payment is three steps, and no gateway call happens inside a transaction:
+1. one transaction, in the lock order (slot, hold, payment): the hold is still the
+   customer's and live; the hold's earlier pending payments are cancelled here and
+   withdrawn at the gateway by the outbox; the new payment is written `pending`;
+2. the gateway call, with an idempotency key made of the payment's id, so repeating it
+   (a retry, a recovery) never creates a second payment at the gateway;
+3. one transaction storing the gateway's id and redirect. If the gateway cannot be
+   reached, the payment is cancelled instead (and withdrawn by the outbox, in case the
+   gateway did make it), the hold is kept, and the answer is 503.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from slotbook.adapters.db import locking
+from slotbook.adapters.db.repos import outbox
+from slotbook.adapters.db.repos import payments as payment_repo
+from slotbook.adapters.db.repos.outbox import TaskKind
+from slotbook.domain.errors import (
+    GatewayRefused,
+    GatewayUnavailable,
+    HoldNotActive,
+    HoldNotFound,
+    PaymentNotFound,
+)
+from slotbook.domain.gateway import CreatePayment, PaymentMethod, idempotency_key
+from slotbook.domain.payments import Payment, Refund
+from slotbook.domain.states import FINAL_PAYMENT_STATUSES, PaymentStatus
+from slotbook.service_layer.context import Context
+
+MAX_WAIT_SECONDS = 10.0
+
+
+async def start_payment(
+    ctx: Context,
+    *,
+    hold_id: UUID,
+    customer_id: UUID,
+    method: PaymentMethod,
+    return_url: str | None,
+    payment_id: UUID | None = None,
+) -> Payment:
+    """Start paying for the customer's live hold; 409 HoldNotActive when it is not."""
+    gateway = ctx.gateways.for_method(method)
+    now = ctx.clock.now()
+    payment_id = payment_id or uuid.uuid4()
+    async with ctx.db.write() as conn:
+        locked = await locking.lock_slot_and_hold(conn, hold_id)
+        if locked is None or locked[1].customer_id != customer_id:
+            raise HoldNotFound(f"no hold {hold_id}")
+        slot, hold = locked
+        if not (hold.is_live(now) and slot.hold_id == hold.id):
+            raise HoldNotActive("the hold is not active any more; take a new hold")
+        for earlier in await payment_repo.payments_of_holds(conn, [hold.id]):
+            if earlier.status is PaymentStatus.PENDING:
+                await payment_repo.move_payment(conn, earlier, PaymentStatus.CANCELLED, now=now)
+                await outbox.add(conn, TaskKind.CANCEL_PAYMENT, earlier.id, due_at=now, now=now)
+        payment = Payment(
+            id=payment_id,
+            hold_id=hold.id,
+            customer_id=customer_id,
+            provider_id=hold.provider_id,
+            gateway=gateway.name,
+            method=method,
+            status=PaymentStatus.PENDING,
+            amount_minor=hold.amount_minor,
+            currency=hold.currency,
+            created_at=now,
+            return_url=return_url or default_return_url(ctx, payment_id),
+        )
+        await payment_repo.add_payment(conn, payment)
+        expires_at = hold.expires_at
+    return await open_at_gateway(ctx, payment, expires_at=expires_at)
+
+
+async def open_at_gateway(
+    ctx: Context, payment: Payment, *, expires_at: datetime | None = None
+) -> Payment:
+    """Steps 2 and 3 for a payment written `pending` (again, after a crash, is safe)."""
+    gateway = ctx.gateways.named(payment.gateway)
+    request = CreatePayment(
+        reference=payment.id,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        method=payment.method,
+        description=f"slotbook booking {payment.hold_id}",
+        return_url=payment.return_url or default_return_url(ctx, payment.id),
+        notify_url=f"{ctx.settings.public_url.rstrip('/')}/v1/webhooks/{gateway.name}",
+        expires_at=expires_at
+        or payment.created_at + timedelta(seconds=ctx.settings.hold_ttl_seconds),
+        idempotency_key=idempotency_key("create-payment", payment.id),
+        hold_id=payment.hold_id,
+    )
+    try:
+        created = await gateway.create_payment(request)
+    except (GatewayUnavailable, GatewayRefused):
+        await _abandon(ctx, payment)
+        raise
+    async with ctx.db.write() as conn:
+        await payment_repo.set_gateway_details(
+            conn,
+            payment.id,
+            gateway_payment_id=created.gateway_payment_id,
+            redirect_url=created.redirect_url,
+        )
+    return replace(
+        payment, gateway_payment_id=created.gateway_payment_id, redirect_url=created.redirect_url
+    )
+
+
+async def _abandon(ctx: Context, payment: Payment) -> None:
+    """The gateway could not start it: cancelled here, withdrawn there in case it exists."""
+    now = ctx.clock.now()
+    async with ctx.db.write() as conn:
+        locked = await locking.lock_slot_and_hold(conn, payment.hold_id)
+        current = await payment_repo.get_payment(conn, payment.id, for_update=True)
+        if locked is not None and current is not None and current.status is PaymentStatus.PENDING:
+            await payment_repo.move_payment(conn, current, PaymentStatus.CANCELLED, now=now)
+            await outbox.add(conn, TaskKind.CANCEL_PAYMENT, payment.id, due_at=now, now=now)
+
+
+def default_return_url(ctx: Context, payment_id: UUID) -> str:
+    """Where the gateway sends the customer back when the client named no page."""
+    return f"{ctx.settings.public_url.rstrip('/')}/v1/payments/{payment_id}"
+
+
+async def get_payment(ctx: Context, *, payment_id: UUID, customer_id: UUID) -> Payment:
+    """The customer's own payment; another customer's answers PaymentNotFound."""
+    async with ctx.db.read() as conn:
+        payment = await payment_repo.get_payment(conn, payment_id)
+    if payment is None or payment.customer_id != customer_id:
+        raise PaymentNotFound(f"no payment {payment_id}")
+    return payment
+
+
+async def wait_for_payment(
+    ctx: Context, *, payment_id: UUID, customer_id: UUID, wait_seconds: float
+) -> Payment:
+    """The payment once its status is final, or as it is after `wait_seconds` (at most
+    10 s); woken by the change itself, not by polling."""
+    deadline = time.monotonic() + min(max(wait_seconds, 0.0), MAX_WAIT_SECONDS)
+    while True:
+        async with ctx.payment_watch.watching(payment_id) as changed:
+            payment = await get_payment(ctx, payment_id=payment_id, customer_id=customer_id)
+            remaining = deadline - time.monotonic()
+            if payment.status in FINAL_PAYMENT_STATUSES or remaining <= 0:
+                return payment
+            await changed.wait(remaining)
+
+
+async def mark_returned(ctx: Context, *, payment_id: UUID, customer_id: UUID) -> Payment:
+    """The customer is back from the gateway: the confirmation deadline starts (once)."""
+    now = ctx.clock.now()
+    deadline = now + timedelta(seconds=ctx.settings.payment_confirm_timeout_seconds)
+    async with ctx.db.write() as conn:
+        payment = await payment_repo.get_payment(conn, payment_id)
+        if payment is None or payment.customer_id != customer_id:
+            raise PaymentNotFound(f"no payment {payment_id}")
+        pending = payment.status is PaymentStatus.PENDING
+        if pending and await payment_repo.mark_returned(conn, payment_id, now=now):
+            await outbox.add(conn, TaskKind.CONFIRM_DEADLINE, payment_id, due_at=deadline, now=now)
+            payment = replace(payment, returned_at=now)
+    return payment
+
+
+async def refund_of(ctx: Context, payment_id: UUID) -> Refund | None:
+    """The payment's refund, if one is owed or done."""
+    async with ctx.db.read() as conn:
+        return await payment_repo.refund_of_payment(conn, payment_id)
+
+
+async def payments_of_hold(ctx: Context, hold_id: UUID) -> list[tuple[Payment, Refund | None]]:
+    """A hold's payments, oldest first, each with its refund."""
+    async with ctx.db.read() as conn:
+        found = await payment_repo.payments_of_holds(conn, [hold_id])
+        refunds = await payment_repo.refunds_of_payments(conn, [p.id for p in found])
+    return [(p, refunds.get(p.id)) for p in found]
+
+
+async def find_own_payment(ctx: Context, *, payment_id: UUID, customer_id: UUID) -> Payment | None:
+    """The customer's payment of that id, or None."""
+    async with ctx.db.read() as conn:
+        payment = await payment_repo.get_payment(conn, payment_id)
+    return payment if payment is not None and payment.customer_id == customer_id else None

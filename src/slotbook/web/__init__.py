@@ -1,0 +1,1 @@
+"""Server-rendered pages: the customer's booking flow and the provider's bookings."""

@@ -1,0 +1,142 @@
+"""Booking in a browser: hold a slot, pay at the gateway's hosted page, come back to a
+page that waits for the confirmation; alternatives whenever the slot is lost."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from slotbook.domain import errors as e
+from slotbook.domain.gateway import PaymentMethod
+from slotbook.domain.model import Role
+from slotbook.domain.states import HoldStatus, PaymentStatus
+from slotbook.service_layer import holds, payments
+from slotbook.web.describe import offers, slot_view
+from slotbook.web.pages import ctx_of, render, see_other, to_login
+from slotbook.web.session import check_form, principal_of
+
+router = APIRouter(include_in_schema=False)
+Field = Annotated[str, Form()]
+
+
+@router.post("/book")
+async def book(request: Request, slot_id: Annotated[UUID, Form()], csrf: Field) -> Response:
+    """One click: a new hold on the slot, or the alternatives when it is not free."""
+    check_form(request, csrf)
+    ctx = ctx_of(request)
+    who = principal_of(ctx, request)
+    try:
+        view = await slot_view(ctx, slot_id)
+    except e.NotFound:
+        return render(request, "not_found.html", 404, principal=who)
+    if who is None:
+        return to_login(request, f"/providers/{view.provider.id}")
+    if who.role is not Role.CUSTOMER:
+        return render(request, "message.html", 403, principal=who, message="customers-only")
+    try:
+        placed = await holds.place_hold(ctx, slot_id=slot_id, customer_id=who.user_id)
+    except e.SlotUnavailable as exc:
+        return render(
+            request,
+            "lost.html",
+            409,
+            principal=who,
+            reason="taken",
+            view=view,
+            offers=await offers(ctx, exc.suggestions),
+        )
+    return see_other(f"/holds/{placed.hold.id}")
+
+
+@router.get("/holds/{hold_id}")
+async def hold_page(request: Request, hold_id: UUID) -> Response:
+    """The live hold with its countdown, price and payment methods; once lost, why and
+    the alternatives; once confirmed, the booking."""
+    ctx = ctx_of(request)
+    who = principal_of(ctx, request)
+    if who is None:
+        return to_login(request)
+    try:
+        hold = await holds.get_hold(ctx, hold_id=hold_id, customer_id=who.user_id)
+    except e.HoldNotFound:
+        return render(request, "not_found.html", 404, principal=who)
+    if hold.status is HoldStatus.CONFIRMED and hold.booking_id is not None:
+        return see_other(f"/bookings/{hold.booking_id}")
+    view = await slot_view(ctx, hold.slot_id)
+    if hold.status is not HoldStatus.ACTIVE:
+        reason = str(hold.release_reason or "expired")
+        found = await holds.alternatives_for(ctx, slot_id=hold.slot_id)
+        return render(
+            request,
+            "lost.html",
+            200,
+            principal=who,
+            reason=reason,
+            view=view,
+            offers=await offers(ctx, found),
+        )
+    paid = await payments.payments_of_hold(ctx, hold.id)
+    pending = [p for p, _ in paid if p.status is PaymentStatus.PENDING]
+    remaining = max(0, int((hold.expires_at - ctx.clock.now()).total_seconds()))
+    return render(
+        request,
+        "hold.html",
+        principal=who,
+        hold=hold,
+        view=view,
+        remaining=remaining,
+        pending=pending[-1] if pending else None,
+        methods=list(PaymentMethod),
+    )
+
+
+@router.post("/holds/{hold_id}/pay")
+async def pay(request: Request, hold_id: UUID, method: Field, csrf: Field) -> Response:
+    """Start (or switch to) a payment by `method`: off to the gateway's hosted page."""
+    check_form(request, csrf)
+    ctx = ctx_of(request)
+    who = principal_of(ctx, request)
+    if who is None:
+        return to_login(request, f"/holds/{hold_id}")
+    if method not in {m.value for m in PaymentMethod}:
+        return see_other(f"/holds/{hold_id}")
+    payment_id = uuid.uuid4()
+    back = f"{ctx.settings.public_url.rstrip('/')}/payments/{payment_id}/back"
+    try:
+        payment = await payments.start_payment(
+            ctx,
+            hold_id=hold_id,
+            customer_id=who.user_id,
+            method=PaymentMethod(method),
+            return_url=back,
+            payment_id=payment_id,
+        )
+    except e.HoldNotActive:
+        return see_other(f"/holds/{hold_id}")
+    except e.HoldNotFound:
+        return render(request, "not_found.html", 404, principal=who)
+    except (e.GatewayUnavailable, e.GatewayRefused):
+        return render(request, "message.html", 503, principal=who, message="gateway-down")
+    assert payment.redirect_url is not None
+    return see_other(payment.redirect_url)
+
+
+@router.post("/holds/{hold_id}/cancel")
+async def cancel(request: Request, hold_id: UUID, csrf: Field) -> Response:
+    check_form(request, csrf)
+    ctx = ctx_of(request)
+    who = principal_of(ctx, request)
+    if who is None:
+        return to_login(request, f"/holds/{hold_id}")
+    try:
+        hold = await holds.cancel_hold(ctx, hold_id=hold_id, customer_id=who.user_id)
+    except e.HoldNotFound:
+        return render(request, "not_found.html", 404, principal=who)
+    except e.HoldNotActive:
+        return see_other(f"/holds/{hold_id}")
+    view = await slot_view(ctx, hold.slot_id)
+    return see_other(f"/providers/{view.provider.id}")

@@ -1,0 +1,233 @@
+"""The use case's payment outcomes, end to end: a real server, a real sandbox gateway
+process, its webhooks over HTTP; PostgreSQL (the happy path on SQLite too)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from io import BytesIO
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from tests.e2e import payment_flows as pf
+from tests.e2e.servers import Launcher
+
+PRICE = 45_000
+FEE = PRICE * 1000 // 10_000
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def world(launch: Launcher) -> AsyncIterator[pf.World]:
+    w = await pf.open_world(launch, await launch.postgres())
+    yield w
+    await pf.close_world(w)
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [pytest.param("postgresql", marks=pytest.mark.postgres), pytest.param("sqlite")],
+)
+async def test_pay_by_card_confirm_complete_balanced(launch: Launcher, backend: str) -> None:
+    url = await launch.postgres() if backend == "postgresql" else await launch.sqlite()
+    world = await pf.open_world(launch, url)
+    try:
+        catalog = await pf.catalog_of(world)
+        alice = await pf.customer(world, "alice")
+        held = await pf.hold(world, alice, catalog.slot_ids[0])
+        payment = await pf.pay(world, alice, held["id"])
+        assert payment["redirect_url"].startswith(world.gateway.url)
+        await pf.complete(world, payment)  # its webhook travels to the server
+
+        paid = await pf.until_payment(world, alice, payment["id"], "succeeded")
+        assert paid["amount_minor"] == PRICE
+        confirmed = await pf.hold_of(world, alice, held["id"])
+        assert confirmed["status"] == "confirmed"
+        booking_id = confirmed["booking_id"]
+        booking = (await world.api.get(f"/v1/bookings/{booking_id}", headers=alice.headers)).json()
+        assert booking["escrow"] == {"status": "held", "amount_minor": PRICE}
+
+        done = await world.api.post(
+            f"/v1/bookings/{booking_id}/complete", headers=catalog.provider.headers
+        )
+        assert done.json()["escrow"]["status"] == "released"
+        totals = await pf.summary(world, await pf.admin(world))
+        assert totals["released_to_providers_minor"] == PRICE - FEE
+        assert totals["platform_fees_minor"] == FEE
+        assert totals["payments_succeeded_minor"] == PRICE
+        assert totals["balanced"] is True
+    finally:
+        await pf.close_world(world)
+
+
+@pytest.mark.postgres
+async def test_the_promptpay_page_shows_a_qr_for_the_price(world: pf.World) -> None:
+    catalog = await pf.catalog_of(world)
+    alice = await pf.customer(world, "alice")
+    held = await pf.hold(world, alice, catalog.slot_ids[0])
+    payment = await pf.pay(world, alice, held["id"], method="promptpay")
+    page = await world.sandbox.get(payment["redirect_url"])
+    assert page.status_code == 200
+    assert "qr.png" in page.text
+    image = await world.sandbox.get(payment["redirect_url"].rstrip("/") + "/qr.png")
+    found = zxingcpp.read_barcodes(Image.open(BytesIO(image.content)))
+    payload = found[0].text
+    assert "A000000677010111" in payload  # PromptPay's application id
+    assert "5303764" in payload  # THB
+    assert f"54{len('450.00'):02d}450.00" in payload
+
+
+@pytest.mark.postgres
+async def test_a_declined_card_releases_the_hold_and_moves_no_money(world: pf.World) -> None:
+    catalog = await pf.catalog_of(world)
+    alice = await pf.customer(world, "alice")
+    held = await pf.hold(world, alice, catalog.slot_ids[0])
+    payment = await pf.pay(world, alice, held["id"])
+    await pf.complete(world, payment, "declined")
+
+    await pf.until_payment(world, alice, payment["id"], "failed")
+    released = await pf.hold_of(world, alice, held["id"])
+    assert (released["status"], released["release_reason"]) == ("released", "payment_failed")
+    slot = (await world.api.get(f"/v1/slots/{catalog.slot_ids[0]}")).json()
+    assert slot["status"] == "available"
+    assert await pf.bookings_of(world, alice.headers) == []
+    totals = await pf.summary(world, await pf.admin(world))
+    assert totals["payments_succeeded_minor"] == 0
+    assert totals["balanced"] is True
+
+
+@pytest.mark.postgres
+async def test_no_webhook_by_the_deadline_releases_then_the_late_success_is_refunded(
+    world: pf.World,
+) -> None:
+    catalog = await pf.catalog_of(world)
+    alice = await pf.customer(world, "alice")
+    held = await pf.hold(world, alice, catalog.slot_ids[0])
+    payment = await pf.pay(world, alice, held["id"])
+    back = await world.api.post(f"/v1/payments/{payment['id']}/returned", headers=alice.headers)
+    assert back.status_code == 202
+
+    await pf.until_payment(world, alice, payment["id"], "cancelled")
+    released = await pf.hold_of(world, alice, held["id"])
+    assert released["release_reason"] == "payment_unconfirmed"
+
+    await pf.complete(world, payment)  # the bank was slow: the money moved after all
+    refunded = await pf.until_payment(world, alice, payment["id"], "refunded")
+    assert refunded["refund"]["amount_minor"] == PRICE
+    assert await pf.bookings_of(world, alice.headers) == []
+    totals = await pf.summary(world, await pf.admin(world))
+    assert (totals["refunded_minor"], totals["balanced"]) == (PRICE, True)
+
+
+@pytest.mark.postgres
+async def test_with_confirm_if_free_a_late_success_books_the_free_slot(launch: Launcher) -> None:
+    world = await pf.open_world(
+        launch, await launch.postgres(), SLOTBOOK_LATE_PAYMENT_POLICY="confirm_if_free"
+    )
+    try:
+        catalog = await pf.catalog_of(world)
+        alice = await pf.customer(world, "alice")
+        held = await pf.hold(world, alice, catalog.slot_ids[0])
+        payment = await pf.pay(world, alice, held["id"])
+        await world.api.post(f"/v1/payments/{payment['id']}/returned", headers=alice.headers)
+        await pf.until_payment(world, alice, payment["id"], "cancelled")
+
+        await pf.complete(world, payment)
+        await pf.until_payment(world, alice, payment["id"], "succeeded")
+        [booking] = await pf.bookings_of(world, alice.headers)
+        assert (booking["slot_id"], booking["status"]) == (catalog.slot_ids[0], "confirmed")
+        slot = (await world.api.get(f"/v1/slots/{catalog.slot_ids[0]}")).json()
+        assert slot["status"] == "booked"
+    finally:
+        await pf.close_world(world)
+
+
+@pytest.mark.postgres
+async def test_a_success_after_the_hold_ran_out_is_refunded_and_the_next_hold_kept(
+    launch: Launcher,
+) -> None:
+    world = await pf.open_world(launch, await launch.postgres(), SLOTBOOK_HOLD_TTL_SECONDS="1")
+    try:
+        catalog = await pf.catalog_of(world)
+        alice, bob = await pf.customer(world, "alice"), await pf.customer(world, "bob")
+        held = await pf.hold(world, alice, catalog.slot_ids[0])
+        payment = await pf.pay(world, alice, held["id"])
+
+        async def ran_out() -> bool:
+            seen = await pf.hold_of(world, alice, held["id"])
+            return bool(seen["release_reason"] == "expired")
+
+        await pf.until(ran_out, "the hold to run out")
+        theirs = await pf.hold(world, bob, catalog.slot_ids[0])
+        await pf.complete(world, payment)
+
+        await pf.until_payment(world, alice, payment["id"], "refunded")
+        kept = await pf.hold_of(world, bob, theirs["id"])
+        assert kept["status"] in ("active", "released")  # untouched by the late payment
+        assert kept["release_reason"] in (None, "expired")  # (its own 1 s TTL may pass)
+        assert await pf.bookings_of(world, alice.headers) == []
+    finally:
+        await pf.close_world(world)
+
+
+@pytest.mark.postgres
+async def test_switching_method_with_both_paid_gives_one_booking_and_one_refund(
+    world: pf.World,
+) -> None:
+    catalog = await pf.catalog_of(world)
+    alice = await pf.customer(world, "alice")
+    held = await pf.hold(world, alice, catalog.slot_ids[0])
+    card = await pf.pay(world, alice, held["id"], method="card")
+    promptpay = await pf.pay(world, alice, held["id"], method="promptpay")
+    await pf.complete(world, card)  # paid just before the cancellation reached the gateway
+    await pf.complete(world, promptpay)
+
+    first = await pf.until_payment(world, alice, card["id"], "succeeded")
+    second = await pf.until_payment(world, alice, promptpay["id"], "refunded")
+    assert first["refund"] is None
+    assert second["refund"]["amount_minor"] == PRICE
+    assert len(await pf.bookings_of(world, alice.headers)) == 1
+    totals = await pf.summary(world, await pf.admin(world))
+    assert (totals["escrow_held_minor"], totals["refunded_minor"]) == (PRICE, PRICE)
+    assert totals["balanced"] is True
+
+
+@pytest.mark.postgres
+async def test_another_customers_payment_and_booking_are_not_found(world: pf.World) -> None:
+    catalog = await pf.catalog_of(world)
+    alice, mallory = await pf.customer(world, "alice"), await pf.customer(world, "mallory")
+    held = await pf.hold(world, alice, catalog.slot_ids[0])
+    payment = await pf.pay(world, alice, held["id"])
+    await pf.complete(world, payment)
+    await pf.until_payment(world, alice, payment["id"], "succeeded")
+    booking_id = (await pf.hold_of(world, alice, held["id"]))["booking_id"]
+    for answer in (
+        await world.api.get(f"/v1/payments/{payment['id']}", headers=mallory.headers),
+        await world.api.get(f"/v1/bookings/{booking_id}", headers=mallory.headers),
+        await world.api.post(f"/v1/bookings/{booking_id}/cancel", headers=mallory.headers),
+        await world.api.get(f"/v1/holds/{held['id']}", headers=mallory.headers),
+    ):
+        assert answer.status_code == 404, answer.text
+
+
+async def test_the_built_in_sandbox_takes_a_card_as_make_run_serves_it(launch: Launcher) -> None:
+    """No gateway settings at all: the server serves the sandbox itself, at its own
+    address, and the hosted page's card form pays."""
+    server = await launch.server(await launch.sqlite(), own_addresses=False)
+    api = pf.client_for(server.url, timeout=pf.WAIT_SECONDS)
+    world = pf.World(launch, "", server, server, api, api, {})
+    try:
+        catalog = await pf.catalog_of(world)
+        alice = await pf.customer(world, "alice")
+        held = await pf.hold(world, alice, catalog.slot_ids[0])
+        payment = await pf.pay(world, alice, held["id"])
+        assert payment["redirect_url"].startswith(f"{server.url}/sandbox/pay/")
+        card = {"card_number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123"}
+        paid = await api.post(payment["redirect_url"] + "/card", data=card)
+        assert paid.status_code == 303
+        assert paid.headers["location"] == f"{server.url}/v1/payments/{payment['id']}"
+        await pf.until_payment(world, alice, payment["id"], "succeeded")
+    finally:
+        await api.aclose()
