@@ -166,6 +166,15 @@ def post_request(path: str, token: str, slot_id: str) -> bytes:
     return head.encode() + body
 
 
+def login_request(email: str, password: str) -> bytes:
+    body = json.dumps({"email": email, "password": password}).encode()
+    head = (
+        f"POST /v1/auth/login HTTP/1.1\r\nHost: {HOST}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
 async def _exchange(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
 ) -> int:
@@ -237,6 +246,30 @@ async def post_all(port: int, requests: list[bytes], *, concurrency: int = 16) -
 
     await asyncio.wait_for(asyncio.gather(*(client() for _ in range(concurrency))), 60)
     return statuses
+
+
+async def holds_until(
+    port: int, lanes: list[list[bytes]], stop: asyncio.Event
+) -> tuple[list[int], list[float]]:
+    """One keep-alive connection per lane, each sending its requests one after another
+    (round and round) until `stop`; every answer's status and latency in ms."""
+    statuses: list[int] = []
+    latencies: list[float] = []
+
+    async def lane(requests: list[bytes]) -> None:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
+            turn = 0
+            while not stop.is_set():
+                started = time.perf_counter()
+                statuses.append(await _exchange(reader, writer, requests[turn % len(requests)]))
+                latencies.append((time.perf_counter() - started) * 1000)
+                turn += 1
+        finally:
+            writer.close()
+
+    await asyncio.wait_for(asyncio.gather(*(lane(r) for r in lanes)), 300)
+    return statuses, latencies
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -16,6 +16,7 @@ import random
 import shutil
 import sys
 import tempfile
+from collections import Counter
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import uvloop
 
 import floor
 import loads
+import payments
 import report
 import seed
 import servers
@@ -31,14 +33,21 @@ REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "bench" / "reference"
 VENV_BIN = REPO / ".venv" / "bin"
 JWT_SECRET = "bench-only-jwt-secret-0123456789abcdef-0123"
+WEBHOOK_SECRET = "whsec_YmVuY2gtb25seS13ZWJob29rLXNlY3JldC0wMTIzNDU2"
+WEBHOOKS = 300  # signed successes posted straight to the service
+WEBHOOK_CONCURRENCY = 8
+FLOWS = 32  # payments completed at the gateway at one moment
 DB, DB_REF, DB_REF_HOT = "slotbook_bench", "slotbook_bench_ref", "slotbook_bench_refhot"
 SLOTS, PROVIDERS, CUSTOMERS, HISTORY = 100_000, 200, 2_000, 200_000
 HOLDERS = 500  # customers kept apart to pre-hold the slots of the 409 scenario
 HOT_CLIENTS = 500
+LOGIN_BURST_HOLDERS = 4
 CONNECTIONS = 32
 # pause before each measured round: requests wrk left in flight finish first, so that
 # their customers are not still busy when the next round begins
 DRAIN_S = 1.5
+BATCH_LOG_S = 1.2  # slotbook logs its batch sizes within a second of a change
+PARTS = ("holds", "hot", "payments", "logins")
 
 
 class Bench:
@@ -47,9 +56,13 @@ class Bench:
     def __init__(self, args: argparse.Namespace, catalog: seed.Catalog, workdir: Path) -> None:
         self.args = args
         self.workdir = workdir
+        self.gateway_port = 0  # the sandbox gateway's, once it runs
         self.general = catalog.tokens[: CUSTOMERS - HOLDERS]
         self.holders = catalog.tokens[CUSTOMERS - HOLDERS :]
-        n_hot, n_targets = args.bursts * len(args.workers), HOLDERS * len(args.workers)
+        n_hot = args.bursts * len(args.workers)
+        # the 409 scenario's slots, 8 per holder of the login burst, one per payment
+        per_run = HOLDERS + 8 * LOGIN_BURST_HOLDERS + WEBHOOKS + FLOWS
+        n_targets = per_run * len(args.workers)
         self.hot_slots = catalog.slot_ids[:n_hot]
         self.target_slots = catalog.slot_ids[n_hot : n_hot + n_targets]
         free = catalog.slot_ids[n_hot + n_targets :]
@@ -72,10 +85,29 @@ class Bench:
             workdir, "reference", path="/hold", tokens=self.general, slots=free
         )
 
-    def _slotbook(self, workers: int) -> servers.Server:
+    def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTBOOK_")}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        env |= {"SLOTBOOK_DATABASE_URL": seed.dsn(DB), "SLOTBOOK_JWT_SECRET": JWT_SECRET}
+        return env | {
+            "SLOTBOOK_DATABASE_URL": seed.dsn(DB),
+            "SLOTBOOK_JWT_SECRET": JWT_SECRET,
+            "SLOTBOOK_SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        }
+
+    def sandbox(self) -> servers.Server:
+        """The sandbox gateway as its own process (the servers measured serve none)."""
+        port = servers.free_port()
+        env = self._env() | {
+            "SLOTBOOK_SANDBOX_DATABASE_URL": f"sqlite:///{self.workdir / 'sandbox.db'}"
+        }
+        argv = [str(VENV_BIN / "slotbook"), "sandbox-gateway", "--port", str(port)]
+        return servers.start("sandbox", argv, env=env, port=port, workers=1, workdir=self.workdir)
+
+    def _slotbook(self, workers: int) -> servers.Server:
+        env = self._env() | {
+            "SLOTBOOK_SANDBOX_MOUNT": "false",
+            "SLOTBOOK_SANDBOX_GATEWAY_URL": f"http://127.0.0.1:{self.gateway_port}/sandbox",
+        }
         port = servers.free_port()
         argv = [str(VENV_BIN / "slotbook"), "serve", "--port", str(port)]
         argv += ["--workers", str(workers)]
@@ -113,6 +145,16 @@ class Bench:
         side.wrk_cpu_s += wrk_cpu
         side.other_cpu_s += servers.machine_busy_seconds() - busy0 - cpu - pg_cpu - wrk_cpu
 
+    async def _batches_since(
+        self, run: report.Run, sb: servers.Server, scenario: str, before: Counter[int]
+    ) -> None:
+        """Add the batches slotbook placed since `before` to the scenario's."""
+        await asyncio.sleep(BATCH_LOG_S)
+        placed = servers.batch_sizes(sb)
+        placed.subtract(before)
+        total = run.slotbook.batches.setdefault(scenario, Counter())
+        total.update(+placed)
+
     async def uncontended(self, run: report.Run, sb: servers.Server, ref: servers.Server) -> None:
         print("  uncontended holds ...", flush=True)
         await seed.reset_reference(DB_REF)
@@ -124,7 +166,9 @@ class Bench:
                 await seed.reset_reference(DB_REF)
                 await self._measure(ref, run.reference, self.ref_script, self.args.seconds)
             else:
+                before = servers.batch_sizes(sb)
                 await self._measure(sb, run.slotbook, self.any_slot, self.args.seconds)
+                await self._batches_since(run, sb, "uncontended", before)
 
     async def distinct(self, run: report.Run, sb: servers.Server, ref: servers.Server) -> None:
         """As `uncontended`, but no customer is ever in two requests at once."""
@@ -135,6 +179,7 @@ class Bench:
                 await seed.reset_reference(DB_REF)
             side, server = (run.reference, ref) if who == "ref" else (run.slotbook, sb)
             script = self.ref_distinct if who == "ref" else self.distinct_script
+            before = servers.batch_sizes(sb)
             result = await loads.wrk(
                 script,
                 server.port,
@@ -143,6 +188,8 @@ class Bench:
                 threads=CONNECTIONS,
             )
             side.distinct.append(result)
+            if who == "sb":
+                await self._batches_since(run, sb, "distinct", before)
 
     async def refused(self, run: report.Run, sb: servers.Server, ref: servers.Server) -> None:
         print("  409 path ...", flush=True)
@@ -169,8 +216,10 @@ class Bench:
                 )
                 run.reference.refused.append(result)
             else:
+                before = servers.batch_sizes(sb)
                 result = await loads.wrk(script, sb.port, connections=CONNECTIONS, seconds=seconds)
                 run.slotbook.refused.append(result)
+                await self._batches_since(run, sb, "refused", before)
         await seed.reset_reference(DB_REF)
 
     async def hot_slot(self, run: report.Run, sb: servers.Server, ref_hot: servers.Server) -> None:
@@ -182,7 +231,52 @@ class Bench:
             ref_reqs = [loads.post_request("/hold", t, slot) for t in clients]
             run.reference.bursts.append(await loads.burst(ref_hot.port, ref_reqs))
             sb_reqs = [loads.post_request("/v1/holds", t, slot) for t in clients]
+            before = servers.batch_sizes(sb)
             run.slotbook.bursts.append(await loads.burst(sb.port, sb_reqs))
+            await self._batches_since(run, sb, "hot", before)
+
+    async def login_burst(self, run: report.Run, sb: servers.Server) -> None:
+        """150 logins at one moment (the default password-hashing cost), while a few
+        customers keep placing holds one after another: the holds' latency meanwhile."""
+        print(f"  {report.LOGINS} logins at once, holds meanwhile ...", flush=True)
+        logins = [
+            loads.login_request(f"customer{i}@bench.example", seed.PASSWORD)
+            for i in random.sample(range(CUSTOMERS - HOLDERS), report.LOGINS)
+        ]
+        lanes = [
+            [loads.post_request("/v1/holds", token, self.target_slots.pop()) for _ in range(8)]
+            for token in random.sample(self.general, LOGIN_BURST_HOLDERS)
+        ]
+        stop = asyncio.Event()
+        holding = asyncio.create_task(loads.holds_until(sb.port, lanes, stop))
+        try:
+            run.slotbook.login_burst = await loads.burst(sb.port, logins, timeout_s=180)
+        finally:
+            stop.set()
+        statuses, latencies = await holding
+        run.slotbook.holds_during_logins = latencies
+        run.slotbook.holds_during_logins_mix = dict(Counter(statuses))
+
+    async def payments(self, run: report.Run, sb: servers.Server) -> None:
+        """Webhook handling, and gateway success to booking with 32 flows at once."""
+        print("  payments: webhooks, success to booking ...", flush=True)
+        figures = run.slotbook.payments
+        people = random.sample(self.general, WEBHOOKS + FLOWS)
+        slots = [self.target_slots.pop() for _ in people]
+        opened = await payments.open_payments(sb.port, people, slots)
+        by_webhook, flows = opened[:WEBHOOKS], opened[WEBHOOKS:]
+        figures.webhook_concurrency = WEBHOOK_CONCURRENCY
+        own, pg = sorted({sb.proc.pid, *sb.worker_pids}), servers.postgres_pids()
+        cpu0, pg0 = servers.cpu_seconds(own), servers.cpu_seconds(pg)
+        figures.webhook_ms, figures.webhook_statuses = await payments.webhooks(
+            sb.port, [p for _, p in by_webhook], WEBHOOK_SECRET, concurrency=WEBHOOK_CONCURRENCY
+        )
+        figures.webhook_server_cpu_ms = (servers.cpu_seconds(own) - cpu0) * 1000 / WEBHOOKS
+        figures.webhook_pg_cpu_ms = (servers.cpu_seconds(pg) - pg0) * 1000 / WEBHOOKS
+        figures.flows = len(flows)
+        figures.success_to_booking_ms, figures.flows_confirmed = await payments.success_to_booking(
+            sb.port, self.gateway_port, flows
+        )
 
     async def at_workers(self, workers: int) -> report.Run:
         print(f"workers = {workers}", flush=True)
@@ -194,15 +288,23 @@ class Bench:
             ref = servers.stop_on_exit(stack, self._reference(workers, DB_REF, SLOTS))
             await servers.wait_ready(ref, path="/healthz", ok={404}, deadline_s=60)
             await servers.wait_ready(sb, path="/readyz", ok={200}, deadline_s=60)
-            await self.uncontended(run, sb, ref)
-            await self.distinct(run, sb, ref)
-            await self.refused(run, sb, ref)
+            parts = self.args.only
+            if "holds" in parts:
+                await self.uncontended(run, sb, ref)
+                await self.distinct(run, sb, ref)
+                await self.refused(run, sb, ref)
             run.reference.rss_mb = _rss(ref)
             servers.stop(ref)
-            ref_hot = servers.stop_on_exit(stack, self._reference(workers, DB_REF_HOT, 1))
-            await servers.wait_ready(ref_hot, path="/healthz", ok={404}, deadline_s=60)
-            await self.hot_slot(run, sb, ref_hot)
-            run.slotbook.rss_mb = _rss(sb)
+            if "hot" in parts:
+                ref_hot = servers.stop_on_exit(stack, self._reference(workers, DB_REF_HOT, 1))
+                await servers.wait_ready(ref_hot, path="/healthz", ok={404}, deadline_s=60)
+                await self.hot_slot(run, sb, ref_hot)
+            if "payments" in parts:
+                await self.payments(run, sb)
+            run.slotbook.rss_mb = _rss(sb)  # the hold and payment paths' peak
+            if "logins" in parts:
+                await self.login_burst(run, sb)
+                run.slotbook.rss_after_logins_mb = _rss(sb)  # with the hashes' memory
             servers.stop(sb)  # its connections close and report their statistics
         run.slotbook.deadlocks = await seed.deadlocks(DB) - deadlocks
         run.reference.deadlocks = await seed.deadlocks(DB_REF) - ref_deadlocks
@@ -233,19 +335,29 @@ async def main(args: argparse.Namespace) -> None:
             jwt_secret=JWT_SECRET,
         )
         bench = Bench(args, catalog, workdir)
-        runs = [await bench.at_workers(n) for n in args.workers]
+        async with AsyncExitStack() as stack:
+            gateway = servers.stop_on_exit(stack, bench.sandbox())
+            await servers.wait_ready(gateway, path="/sandbox/healthz", ok={200}, deadline_s=60)
+            bench.gateway_port = gateway.port
+            runs = []
+            for n in args.workers:
+                runs.append(await bench.at_workers(n))
+                # each worker count's figures as soon as they are in (a later one may fail)
+                print(report.render(runs[-1:], info, command, {}, md=False), flush=True)
         counts = await seed.autoanalyze_counts(DB)
         info["autoanalyze during the run"] = ", ".join(f"{t} {n}x" for t, n in counts.items())
-        print("pgbench floor ...", flush=True)
-        floors = await floor.measure(
-            REFERENCE / "pg_hold.sql",
-            workdir,
-            ref_db=DB_REF,
-            slotbook_db=DB,
-            slots=SLOTS,
-            customer_ids=catalog.customer_ids[: CUSTOMERS - HOLDERS],
-            seconds=args.floor_seconds,
-        )
+        floors: dict[str, float] = {}
+        if "holds" in args.only:
+            print("pgbench floor ...", flush=True)
+            floors = await floor.measure(
+                REFERENCE / "pg_hold.sql",
+                workdir,
+                ref_db=DB_REF,
+                slotbook_db=DB,
+                slots=SLOTS,
+                customer_ids=catalog.customer_ids[: CUSTOMERS - HOLDERS],
+                seconds=args.floor_seconds,
+            )
     finally:
         if not args.keep:
             for database in (DB, DB_REF, DB_REF_HOT):
@@ -272,8 +384,16 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--floor-seconds", type=int, default=10, help="length of each pgbench run")
     p.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    p.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"the parts to measure, comma-separated, of {','.join(PARTS)} (default all)",
+    )
     args = p.parse_args()
     args.workers = [int(n) for n in args.workers.split(",")]
+    args.only = set(args.only.split(","))
+    if not args.only <= set(PARTS):
+        p.error(f"--only takes {', '.join(PARTS)}")
     if not all(1 <= n <= 2 for n in args.workers):
         # 2 workers already hold 60 of PostgreSQL's 100 default connections
         p.error("--workers takes 1 and/or 2")

@@ -167,6 +167,9 @@ async def _catalog(conn: asyncpg.Connection, provider_users: list[uuid.UUID]) ->
     )
 
 
+PASSWORD = "bench-password"
+
+
 async def seed(
     database: str,
     *,
@@ -184,7 +187,9 @@ async def seed(
     """
     await recreate(database)
     await asyncio.to_thread(upgrade, dsn(database))  # alembic runs its own event loop
-    pw_hash = Passwords(time_cost=3, memory_kib=65536).hash("bench-password")
+    passwords = Passwords(time_cost=3, memory_kib=65536, concurrency=1, wait_seconds=60)
+    pw_hash = await passwords.hash(PASSWORD)
+    passwords.close()
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )

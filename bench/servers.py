@@ -7,6 +7,7 @@ Memory and CPU figures come from /proc, so nothing beyond the standard library i
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import resource
 import signal
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,3 +196,20 @@ def stop_on_exit(stack: AsyncExitStack, server: Server) -> Server:
 
     stack.push(on_exit)
     return server
+
+
+def batch_sizes(server: Server) -> Counter[int]:
+    """The group commit's batches so far, by size, over the server's workers: the last
+    `hold_batches` line each worker logged (a worker logs within a second of a change)."""
+    last: dict[int, dict[str, int]] = {}
+    try:
+        lines = server.log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return Counter()
+    for line in lines:
+        if '"hold_batches"' not in line:
+            continue
+        with suppress(ValueError):
+            entry = json.loads(line)
+            last[int(entry["pid"])] = entry["sizes"]
+    return sum((Counter({int(k): v for k, v in s.items()}) for s in last.values()), Counter())

@@ -1,0 +1,154 @@
+"""The payment path's figures: webhook handling, and gateway success to booking.
+
+- Webhooks: each a signed `payment.succeeded` for a payment of its own (so each is a real
+  confirming transaction: hold, slot, booking, escrow, the event's record), posted by the
+  bench straight to `POST /v1/webhooks/sandbox` at a fixed concurrency; latency from the
+  request to its answer.
+- Success to booking: 32 flows at once. Each customer waits on its payment
+  (`GET /v1/payments/{id}?wait=10`), then all 32 payments are completed at the sandbox
+  gateway (a process of its own, delivering its webhooks over HTTP); latency from the
+  `complete` call to the moment the waiting request answers `succeeded`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+from standardwebhooks import Webhook
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class PaymentFigures:
+    webhook_ms: list[float] = field(default_factory=list)
+    webhook_statuses: dict[int, int] = field(default_factory=dict)
+    webhook_concurrency: int = 0
+    webhook_server_cpu_ms: float = float("nan")  # per webhook, the server's processes
+    webhook_pg_cpu_ms: float = float("nan")  # per webhook, PostgreSQL's
+    success_to_booking_ms: list[float] = field(default_factory=list)
+    flows_confirmed: int = 0
+    flows: int = 0
+
+
+async def open_payments(
+    port: int, tokens: list[str], slots: list[str]
+) -> list[tuple[str, dict[str, object]]]:
+    """A hold and a card payment for each (token, slot): (token, payment)."""
+    opened: list[tuple[str, dict[str, object]]] = []
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=30) as api:
+        gate = asyncio.Semaphore(8)
+
+        async def one(token: str, slot: str) -> None:
+            headers = {"Authorization": f"Bearer {token}"}
+            async with gate:
+                hold = await api.post("/v1/holds", json={"slot_id": slot}, headers=headers)
+                if hold.status_code != 201:
+                    raise RuntimeError(f"hold for the payment bench: {hold.status_code}")
+                payment = await api.post(
+                    f"/v1/holds/{hold.json()['id']}/payments",
+                    json={"method": "card"},
+                    headers=headers,
+                )
+                if payment.status_code != 201:
+                    raise RuntimeError(f"payment for the bench: {payment.text}")
+                opened.append((token, payment.json()))
+
+        await asyncio.gather(*(one(t, s) for t, s in zip(tokens, slots, strict=True)))
+    return opened
+
+
+def _signed_event(payment: dict[str, object], secret: str) -> tuple[bytes, dict[str, str]]:
+    msg_id = f"evt_bench_{uuid.uuid4().hex}"
+    body = json.dumps(
+        {
+            "id": msg_id,
+            "type": "payment.succeeded",
+            "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "data": {
+                "payment": {
+                    "id": payment["gateway_payment_id"],
+                    "reference": payment["id"],
+                    "status": "succeeded",
+                    "amount_minor": payment["amount_minor"],
+                    "currency": payment["currency"],
+                    "method": payment["method"],
+                }
+            },
+        }
+    )
+    now = datetime.now(UTC)
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, now, body),
+        "content-type": "application/json",
+    }
+    return body.encode(), headers
+
+
+async def webhooks(
+    port: int, payments: list[dict[str, object]], secret: str, *, concurrency: int
+) -> tuple[list[float], dict[int, int]]:
+    """Post one signed success per payment, `concurrency` at a time: latencies, statuses."""
+    signed = [_signed_event(p, secret) for p in payments]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = list(signed)
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=30) as api:
+
+        async def lane() -> None:
+            while queue:
+                body, headers = queue.pop()
+                started = time.perf_counter()
+                answer = await api.post("/v1/webhooks/sandbox", content=body, headers=headers)
+                latencies.append((time.perf_counter() - started) * 1000)
+                statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return latencies, statuses
+
+
+async def success_to_booking(
+    port: int, sandbox_port: int, flows: list[tuple[str, dict[str, object]]]
+) -> tuple[list[float], int]:
+    """Complete every payment at the gateway at once; from each `complete` to its waiting
+    customer's answer `succeeded`, in ms, and how many were confirmed."""
+    limits = httpx.Limits(max_connections=2 * len(flows) + 4)
+    async with (
+        httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=30, limits=limits) as api,
+        httpx.AsyncClient(base_url=f"http://{HOST}:{sandbox_port}", timeout=30) as gateway,
+    ):
+        completed_at: dict[object, float] = {}
+
+        async def wait(token: str, payment: dict[str, object]) -> float | None:
+            answer = await api.get(
+                f"/v1/payments/{payment['id']}",
+                params={"wait": 10},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if answer.json().get("status") != "succeeded":
+                return None
+            return (time.perf_counter() - completed_at[payment["id"]]) * 1000
+
+        async def complete(payment: dict[str, object]) -> None:
+            completed_at[payment["id"]] = time.perf_counter()
+            done = await gateway.post(
+                f"/sandbox/payments/{payment['gateway_payment_id']}/complete",
+                json={"outcome": "succeeded"},
+            )
+            if done.status_code != 200:
+                raise RuntimeError(f"complete at the sandbox: {done.text}")
+
+        waiting = [asyncio.create_task(wait(t, p)) for t, p in flows]
+        await asyncio.sleep(0.5)  # every wait is parked on its payment first
+        await asyncio.gather(*(complete(p) for _, p in flows))
+        results = await asyncio.gather(*waiting)
+    confirmed = [ms for ms in results if ms is not None]
+    return confirmed, len(confirmed)
