@@ -106,6 +106,7 @@ class StripeStandIn(StandIn):
             currency=intent["currency"],
             payment_intent=intent["id"],
             status=self.refund_status,
+            metadata={k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
         )
         self.refunds[refund["id"]] = refund
         return 200, refund
@@ -134,12 +135,19 @@ class StripeStandIn(StandIn):
 
     def event(self, kind: str, session_id: str, *, event_id: str | None = None) -> bytes:
         """The body Stripe posts for this event of the session (as it is now)."""
+        return self._event(kind, self.sessions[session_id], event_id)
+
+    def refund_event(self, kind: str, refund_id: str, *, event_id: str | None = None) -> bytes:
+        """The body Stripe posts for this `refund.*` event (the refund as it is now)."""
+        return self._event(kind, self.refunds[refund_id], event_id)
+
+    def _event(self, kind: str, found: dict[str, Any], event_id: str | None) -> bytes:
         event = fixture("stripe", "event.json")
         event.update(
             id=event_id or f"evt_slotbook{next(self._ids):06d}",
             type=kind,
             created=int(time.time()),
-            data={"object": dict(self.sessions[session_id])},
+            data={"object": dict(found)},
         )
         return json.dumps(event).encode()
 

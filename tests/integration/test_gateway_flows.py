@@ -274,3 +274,49 @@ async def test_another_method_replaces_the_pending_payment(flow: Flow) -> None:
     if isinstance(flow.driver, StripeDriver):
         assert flow.driver.withdrawn(first)
         assert not flow.driver.withdrawn(second)
+
+
+STRIPE_CASES = [c for c in CASES if c[0] == "stripe"]
+
+
+@pytest.mark.parametrize(
+    "flow", STRIPE_CASES, ids=[f"{g}-{m.value}" for g, m in STRIPE_CASES], indirect=True
+)
+async def test_a_refund_stripe_finishes_later_is_closed_by_its_webhook_once(flow: Flow) -> None:
+    assert isinstance(flow.driver, StripeDriver)
+    stand_in = flow.driver.stand_in
+    stand_in.refund_status = "pending"
+    payment, customer = await start(flow)
+    await holds.cancel_hold(flow.ctx, hold_id=payment.hold_id, customer_id=customer.id)
+    await flow.driver.pay(payment)  # paid before the withdrawal landed: owed back
+    await drain(flow.ctx)
+    assert await status_of(flow.ctx, payment) is PaymentStatus.SUCCEEDED  # refund under way
+    (refund,) = stand_in.refunds.values()
+    assert refund["metadata"] == {"payment_id": str(payment.id)}
+
+    refund["status"] = "succeeded"
+    webhook = stand_in.refund_event("refund.updated", refund["id"])
+    signed = stripe_signed(webhook, at=int(flow.ctx.clock.now().timestamp())), webhook
+    await deliver(flow, signed)
+    await deliver(flow, signed)  # redelivered: the debt is closed once
+
+    assert await status_of(flow.ctx, payment) is PaymentStatus.REFUNDED
+    assert len(stand_in.refunds) == 1
+    summary = await ledger_summary(flow.ctx)
+    assert (summary.escrow_held_minor, summary.balanced) == (0, True)
+
+
+@pytest.mark.parametrize("flow", STRIPE_CASES[:1], ids=["stripe-card"], indirect=True)
+async def test_a_partial_refund_made_elsewhere_does_not_close_the_full_one(flow: Flow) -> None:
+    assert isinstance(flow.driver, StripeDriver)
+    stand_in = flow.driver.stand_in
+    stand_in.refund_status = "pending"
+    payment, customer = await start(flow)
+    await holds.cancel_hold(flow.ctx, hold_id=payment.hold_id, customer_id=customer.id)
+    await flow.driver.pay(payment)
+    await drain(flow.ctx)
+    (refund,) = stand_in.refunds.values()
+    refund.update(status="succeeded", amount=PRICE // 2)  # not the refund slotbook asked for
+    webhook = stand_in.refund_event("refund.updated", refund["id"])
+    await deliver(flow, (stripe_signed(webhook, at=int(flow.ctx.clock.now().timestamp())), webhook))
+    assert await status_of(flow.ctx, payment) is PaymentStatus.SUCCEEDED

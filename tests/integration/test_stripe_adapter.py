@@ -12,7 +12,12 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from slotbook.domain.errors import GatewayRefused, GatewayUnavailable, InvalidSignature
+from slotbook.domain.errors import (
+    GatewayRefused,
+    GatewayUnavailable,
+    InvalidSignature,
+    MalformedWebhook,
+)
 from slotbook.domain.gateway import (
     CreatePayment,
     EventKind,
@@ -221,3 +226,50 @@ async def test_an_expired_session_event_reads_cancelled() -> None:
         body = stand_in.event("checkout.session.expired", created.gateway_payment_id)
         event = gateway.parse_webhook(stripe_signed(body, at=int(NOW.timestamp())), body, now=NOW)
         assert event.kind is EventKind.PAYMENT_CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "expected"),
+    [
+        ("refund.updated", "succeeded", EventKind.REFUND_SUCCEEDED),
+        ("refund.created", "succeeded", EventKind.REFUND_SUCCEEDED),
+        ("refund.created", "pending", EventKind.IGNORED),
+        ("refund.updated", "requires_action", EventKind.IGNORED),
+        ("refund.failed", "failed", EventKind.REFUND_FAILED),
+        ("refund.updated", "canceled", EventKind.REFUND_FAILED),
+    ],
+)
+async def test_refund_events_name_our_payment_from_the_refunds_metadata(
+    kind: str, status: str, expected: EventKind
+) -> None:
+    async with running_stripe() as (stand_in, gateway):
+        payment = new_payment()
+        created = await gateway.create_payment(payment)
+        stand_in.pay(created.gateway_payment_id)
+        stand_in.refund_status = "pending"
+        request = RefundRequest(
+            created.gateway_payment_id, 150_050, "THB", "refund-key", reference=payment.reference
+        )
+        result = await gateway.refund(request)
+        stand_in.refunds[result.gateway_refund_id]["status"] = status
+        body = stand_in.refund_event(kind, result.gateway_refund_id)
+        event = gateway.parse_webhook(stripe_signed(body, at=int(NOW.timestamp())), body, now=NOW)
+        assert event.kind is expected
+        if expected is not EventKind.IGNORED:
+            assert (event.reference, event.gateway_refund_id) == (
+                payment.reference,
+                result.gateway_refund_id,
+            )
+            assert (event.amount_minor, event.currency, event.gateway_payment_id) == (
+                150_050,
+                "THB",
+                None,
+            )
+
+
+async def test_a_refund_event_without_its_refund_is_malformed() -> None:
+    async with running_stripe() as (stand_in, gateway):
+        created = await gateway.create_payment(new_payment())
+        body = stand_in.event("refund.updated", created.gateway_payment_id)  # a session
+        with pytest.raises(MalformedWebhook):
+            gateway.parse_webhook(stripe_signed(body, at=int(NOW.timestamp())), body, now=NOW)

@@ -88,6 +88,7 @@ class RefundRequest:
     amount_minor: int
     currency: str
     idempotency_key: str
+    reference: UUID | None = None  # our payment id, echoed in the refund's events
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,6 +118,7 @@ async def _refund(ctx: Context, refund_id: UUID) -> bool:
             amount_minor=refund.amount_minor,
             currency=refund.currency,
             idempotency_key=idempotency_key("refund", refund.id),
+            reference=payment.id,
         )
     )
     if result.status is not RefundStatus.SUCCEEDED:

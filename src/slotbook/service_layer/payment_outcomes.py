@@ -115,6 +115,9 @@ async def refund_succeeded(ctx: Context, report: Report, *, gateway_refund_id: s
             return False
         _slot, _hold, payment = locked
         refund = await payment_repo.refund_of_payment(conn, payment.id)
+        if refund is not None and report.amount_minor not in (None, refund.amount_minor):
+            log.warning("refund_of_another_amount", payment_id=str(payment.id))
+            return False  # made elsewhere (a partial refund): not the one slotbook owes
         if refund is None or not await payment_repo.refund_paid(
             conn, refund.id, gateway_refund_id=gateway_refund_id, now=now
         ):

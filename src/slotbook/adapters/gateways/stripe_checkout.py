@@ -159,9 +159,12 @@ class StripeGateway:
         intent_id = intent if isinstance(intent, str) else getattr(intent, "id", None)
         if not intent_id:
             raise GatewayRefused("the Checkout Session has no PaymentIntent to refund")
+        params: dict[str, Any] = {"payment_intent": intent_id, "amount": request.amount_minor}
+        if request.reference is not None:  # its refund.* events name our payment
+            params["metadata"] = {"payment_id": str(request.reference)}
         refund = await self._call(
             self._client.v1.refunds.create_async(
-                {"payment_intent": intent_id, "amount": request.amount_minor},
+                params,  # type: ignore[arg-type]
                 {"idempotency_key": request.idempotency_key},
             )
         )

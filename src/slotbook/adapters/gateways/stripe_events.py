@@ -7,6 +7,8 @@ the 300 s window (both ways) is checked here against the service's clock instead
 the sandbox. The events acted on carry the Checkout Session: `checkout.session.completed`
 (a success when paid; an async method such as PromptPay is still on its way otherwise),
 `checkout.session.async_payment_succeeded` / `_failed` and `checkout.session.expired`.
+Refunds close by `refund.created` / `refund.updated` (once its status is `succeeded`) and
+`refund.failed`, found by the payment id slotbook put in the refund's metadata.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ from slotbook.domain.gateway import EventKind, GatewayEvent
 TOLERANCE = timedelta(seconds=300)
 HEADER = "stripe-signature"
 _TIMESTAMP = re.compile(r"(?:^|,)\s*t=([0-9]{1,11})\s*(?:,|$)")
+REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed"})
+REFUND_KINDS = {
+    "succeeded": EventKind.REFUND_SUCCEEDED,
+    "failed": EventKind.REFUND_FAILED,
+    "canceled": EventKind.REFUND_FAILED,
+}
 KINDS = {
     "checkout.session.async_payment_succeeded": EventKind.PAYMENT_SUCCEEDED,
     "checkout.session.async_payment_failed": EventKind.PAYMENT_FAILED,
@@ -62,6 +70,8 @@ def parse_stripe_event(
         event_id, kind_name = str(event["id"]), str(event["type"])
     except (ValueError, KeyError, TypeError):
         raise MalformedWebhook("unreadable Stripe event") from None
+    if kind_name in REFUND_EVENTS:
+        return _refund_event(event_id, _object(event, "refund"))
     kind = KINDS.get(kind_name)
     if kind_name == "checkout.session.completed":
         session = _session(event)
@@ -83,14 +93,37 @@ def parse_stripe_event(
     )
 
 
+def _refund_event(event_id: str, refund: dict[str, Any]) -> GatewayEvent:
+    """A refund's news: succeeded, failed, or (pending, requires_action) not yet any."""
+    kind = REFUND_KINDS.get(str(refund.get("status")))
+    if kind is None:
+        return GatewayEvent(event_id=event_id, kind=EventKind.IGNORED)
+    amount, refund_id, metadata = refund.get("amount"), refund.get("id"), refund.get("metadata")
+    if not (isinstance(amount, int) and isinstance(refund_id, str)):
+        raise MalformedWebhook("a refund event without its refund's id and amount")
+    reference = metadata.get("payment_id") if isinstance(metadata, dict) else None
+    return GatewayEvent(
+        event_id=event_id,
+        kind=kind,
+        reference=_uuid(reference),
+        amount_minor=amount,
+        currency=str(refund.get("currency") or "").upper(),
+        gateway_refund_id=refund_id,
+    )
+
+
 def _session(event: dict[str, Any]) -> dict[str, Any]:
+    return _object(event, "checkout.session")
+
+
+def _object(event: dict[str, Any], kind: str) -> dict[str, Any]:
     try:
-        session = event["data"]["object"]
+        found = event["data"]["object"]
     except (KeyError, TypeError):
         raise MalformedWebhook("a Stripe event without its data.object") from None
-    if not isinstance(session, dict) or session.get("object") != "checkout.session":
-        raise MalformedWebhook("a checkout.session event without its session")
-    return session
+    if not isinstance(found, dict) or found.get("object") != kind:
+        raise MalformedWebhook(f"a Stripe event without its {kind}")
+    return found
 
 
 def _uuid(value: object) -> UUID | None:
