@@ -46,6 +46,7 @@ _EVENT_OF = {
 class FakeGateway:
     name: str = "fake"
     down: bool = False
+    takes_card_token: bool = False
 
     def __post_init__(self) -> None:
         self.payments: dict[str, PaymentState] = {}

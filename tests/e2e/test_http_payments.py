@@ -259,3 +259,35 @@ async def _admin(ctx: Context) -> dict[str, str]:
         ctx, email=f"admin-{uuid.uuid4().hex[:8]}@example.com", password="admin-password"
     )
     return bearer(accounts.issue_token(ctx, admin))
+
+
+async def test_a_card_token_goes_only_to_a_gateway_that_charges_tokens(
+    api: httpx.AsyncClient, gateway: FakeGateway, slot_ids: list[str]
+) -> None:
+    headers, hold_id = await hold_for(api, slot_ids[0])
+    url = f"/v1/holds/{hold_id}/payments"
+    refused = [
+        {"method": "card", "card_token": "tokn_test_5g5mep9cj8q5z5k4vwz"},  # a hosted page
+        {"method": "promptpay", "card_token": "tokn_test_5g5mep9cj8q5z5k4vwz"},
+        {"method": "card", "card_token": ""},
+        {"method": "card", "card_token": "tokn test<script>"},
+        {"method": "card", "card_token": "t" * 129},
+    ]
+    for body in refused:
+        answer = await api.post(url, json=body, headers=headers)
+        assert_problem(answer, 422)
+        assert answer.json()["errors"][0]["loc"] == ["body", "card_token"], body
+
+    gateway.takes_card_token = True  # cards charged from Omise.js tokens from here on
+    answer = await api.post(url, json={"method": "card"}, headers=headers)
+    assert_problem(answer, 422)
+    assert "card_token" in answer.json()["errors"][0]["msg"]
+    hold = (await api.get(f"/v1/holds/{hold_id}", headers=headers)).json()
+    assert (hold["status"], hold["payments"], gateway.created) == ("active", [], {})
+
+    payment = await pay(api, headers, hold_id, card_token="tokn_test_5g5mep9cj8q5z5k4vwz")
+    (created,) = gateway.created.values()
+    assert (created.card_token, created.reference) == (
+        "tokn_test_5g5mep9cj8q5z5k4vwz",
+        uuid.UUID(payment["id"]),
+    )

@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
 
 ReturnUrl = Annotated[
     AnyHttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["http", "https"])
 ]
+
+CardToken = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\w+$")]
 
 
 class PaymentIn(BaseModel):
@@ -18,6 +20,11 @@ class PaymentIn(BaseModel):
 
     method: Literal["card", "promptpay"]
     return_url: ReturnUrl | None = None
+    card_token: CardToken | None = Field(
+        default=None,
+        description="The token of the card, made in the customer's browser by the card "
+        "gateway's own form (Omise.js); only where that gateway takes card payments",
+    )
 
 
 class PaymentOut(BaseModel):

@@ -118,6 +118,12 @@ class PaymentGateway(Protocol):
         """The gateway's name in URLs and stored rows (`sandbox`, `stripe`, `omise`)."""
         ...
 
+    @property
+    def takes_card_token(self) -> bool:
+        """True when a card is charged from a token its card form made in the customer's
+        browser (Omise.js); False when its own hosted page takes the card."""
+        ...
+
     async def create_payment(self, request: CreatePayment) -> CreatedPayment:
         """Start a payment the customer completes on the gateway's hosted page."""
         ...

@@ -29,6 +29,7 @@ from slotbook.domain.errors import (
     GatewayUnavailable,
     HoldNotActive,
     HoldNotFound,
+    InvalidRequest,
     PaymentNotFound,
 )
 from slotbook.domain.gateway import CreatePayment, PaymentMethod, idempotency_key
@@ -47,9 +48,11 @@ async def start_payment(
     method: PaymentMethod,
     return_url: str | None,
     payment_id: UUID | None = None,
+    card_token: str | None = None,
 ) -> Payment:
     """Start paying for the customer's live hold; 409 HoldNotActive when it is not."""
     gateway = ctx.gateways.for_method(method)
+    check_card_token(method, card_token, takes_card_token=gateway.takes_card_token)
     now = ctx.clock.now()
     payment_id = payment_id or uuid.uuid4()
     async with ctx.db.write() as conn:
@@ -78,11 +81,34 @@ async def start_payment(
         )
         await payment_repo.add_payment(conn, payment)
         expires_at = hold.expires_at
-    return await open_at_gateway(ctx, payment, expires_at=expires_at)
+    return await open_at_gateway(ctx, payment, expires_at=expires_at, card_token=card_token)
+
+
+def check_card_token(
+    method: PaymentMethod, card_token: str | None, *, takes_card_token: bool
+) -> None:
+    """A card token goes with a card payment to a gateway that charges tokens, and such a
+    gateway gets one: InvalidRequest otherwise, before anything is written."""
+    loc = ("body", "card_token")
+    if card_token is not None and method is not PaymentMethod.CARD:
+        raise InvalidRequest("card_token goes with method card only", loc=loc)
+    if card_token is not None and not takes_card_token:
+        raise InvalidRequest(
+            "card payments are made on the gateway's own page here: send no card_token",
+            loc=loc,
+        )
+    if card_token is None and method is PaymentMethod.CARD and takes_card_token:
+        raise InvalidRequest(
+            "card payments need the card_token made by the gateway's card form", loc=loc
+        )
 
 
 async def open_at_gateway(
-    ctx: Context, payment: Payment, *, expires_at: datetime | None = None
+    ctx: Context,
+    payment: Payment,
+    *,
+    expires_at: datetime | None = None,
+    card_token: str | None = None,
 ) -> Payment:
     """Steps 2 and 3 for a payment written `pending` (again, after a crash, is safe)."""
     gateway = ctx.gateways.named(payment.gateway)
@@ -98,6 +124,7 @@ async def open_at_gateway(
         or payment.created_at + timedelta(seconds=ctx.settings.hold_ttl_seconds),
         idempotency_key=idempotency_key("create-payment", payment.id),
         hold_id=payment.hold_id,
+        card_token=card_token,
     )
     try:
         created = await gateway.create_payment(request)

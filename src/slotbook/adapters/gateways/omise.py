@@ -61,6 +61,7 @@ class OmiseGateway:
     """The `PaymentGateway` port over Omise's charges API."""
 
     name = "omise"
+    takes_card_token = True
 
     def __init__(
         self,

@@ -43,6 +43,7 @@ class SandboxGateway:
     """The `PaymentGateway` port over the sandbox's HTTP API."""
 
     name = "sandbox"
+    takes_card_token = False
 
     def __init__(
         self,

@@ -63,6 +63,7 @@ class StripeGateway:
     """The `PaymentGateway` port over Stripe Checkout."""
 
     name = "stripe"
+    takes_card_token = False
 
     def __init__(
         self,

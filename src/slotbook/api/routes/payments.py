@@ -57,6 +57,7 @@ async def start_payment(
             method=PaymentMethod(body.method),
             return_url=str(body.return_url) if body.return_url else None,
             payment_id=payment_id,
+            card_token=body.card_token,
         )
         return JSON(await _rendered(ctx, payment), status_code=201)
 
@@ -69,20 +70,23 @@ async def start_payment(
         key=idempotency_key,
         request_body=await request.body(),
         handle=lambda payment_id: answer_of(start(payment_id)),
-        recover=lambda payment_id: _recover(ctx, principal, payment_id),
+        recover=lambda payment_id: _recover(ctx, principal, payment_id, body.card_token),
     )
     return response_of(answer)
 
 
-async def _recover(ctx: Context, principal: Principal, payment_id: UUID) -> Answer | None:
-    """The first attempt's payment, finished at the gateway if it stopped half-way."""
+async def _recover(
+    ctx: Context, principal: Principal, payment_id: UUID, card_token: str | None
+) -> Answer | None:
+    """The first attempt's payment, finished at the gateway if it stopped half-way (the
+    replayed request carries the same card token)."""
     payment = await payments.find_own_payment(
         ctx, payment_id=payment_id, customer_id=principal.user_id
     )
     if payment is None:
         return None
     if payment.status is PaymentStatus.PENDING and payment.gateway_payment_id is None:
-        payment = await payments.open_at_gateway(ctx, payment)
+        payment = await payments.open_at_gateway(ctx, payment, card_token=card_token)
     return await answer_of(_as_response(ctx, payment, 201))
 
 
