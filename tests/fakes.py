@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from slotbook.domain.errors import GatewayUnavailable, InvalidSignature
+from slotbook.domain.errors import GatewayRefused, GatewayUnavailable, InvalidSignature
 from slotbook.domain.gateway import (
     CreatedPayment,
     CreatePayment,
@@ -47,6 +47,8 @@ class FakeGateway:
     name: str = "fake"
     down: bool = False
     takes_card_token: bool = False
+    promptpay_qr_image: bool = False
+    declined_tokens: frozenset[str] = frozenset()  # card tokens it refuses to charge
 
     def __post_init__(self) -> None:
         self.payments: dict[str, PaymentState] = {}
@@ -62,6 +64,8 @@ class FakeGateway:
 
     async def create_payment(self, request: CreatePayment) -> CreatedPayment:
         self._up()
+        if request.card_token in self.declined_tokens:
+            raise GatewayRefused("the fake gateway declined the card")
         gid = self.by_key.get(request.idempotency_key)
         if gid is None:
             gid = f"fake_{next(_ids)}"

@@ -2,7 +2,14 @@
 `promptpay` source, their retrieval and refunds), answering with the documented bodies of
 tests/fixtures/omise/, and the webhook events Omise would send, signed as Omise signs
 them. Card tokens: `tokn_test_declined` is charged and fails (insufficient funds),
-`tokn_test_invalid` is refused (400 invalid_card); any other goes to 3-D Secure."""
+`tokn_test_invalid` is refused (400 invalid_card); any other goes to 3-D Secure.
+
+For a browser it also serves an Omise.js of its own (`/omise.js`: `Omise.setPublicKey`,
+`Omise.createToken("card", card, callback(status, response))`, as Omise documents them)
+minting tokens at `/tokens` (DECLINED_CARD makes one whose charge fails; a number that
+fails the Luhn check is refused), and the 3-D Secure page of a charge's `authorize_uri`,
+which completes the charge, posts its signed `charge.complete` to `webhook_url` and sends
+the customer back to the charge's `return_uri`."""
 
 from __future__ import annotations
 
@@ -11,12 +18,15 @@ import hashlib
 import hmac
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from slotbook.adapters.gateways.omise import OmiseGateway
@@ -25,6 +35,20 @@ from tests.stand_ins import StandIn, fixture, serving
 SECRET_KEY = "skey_test_slotbook000000000000"
 WEBHOOK_SECRET = base64.b64encode(b"slotbook omise webhook secret!!!").decode()
 OTHER_SECRET = base64.b64encode(b"the secret rolled in its place!!").decode()
+PUBLIC_KEY = "pkey_test_slotbook000000000000"
+DECLINED_CARD = "4111111111140011"  # Omise's test card for insufficient funds
+OMISE_JS = """window.Omise = (function () {
+  var key = null;
+  return {
+    setPublicKey: function (k) { key = k; },
+    createToken: function (type, card, callback) {
+      fetch("%(url)s/tokens", {method: "POST", body: JSON.stringify({key: key, card: card})})
+        .then(function (r) { return r.json().then(function (b) { callback(r.status, b); }); })
+        .catch(function () { callback(0, {object: "error", message: "unreachable"}); });
+    }
+  };
+})();
+"""
 Answer = tuple[int, dict[str, Any]]
 
 
@@ -33,6 +57,8 @@ class OmiseStandIn(StandIn):
     provider: str = "omise"
     honours_idempotency_keys: bool = False
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhook_url: str | None = None  # where a completed 3-D Secure page posts its event
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def routes(self) -> list[Route]:
@@ -41,7 +67,48 @@ class OmiseStandIn(StandIn):
             Route("/charges", e(self._create), methods=["POST"]),
             Route("/charges/{id}", e(self._retrieve), methods=["GET"]),
             Route("/charges/{id}/refunds", e(self._refund), methods=["POST"]),
+            Route("/omise.js", self._omise_js, methods=["GET"]),
+            Route("/tokens", self._token, methods=["POST"]),
+            Route("/payments/{id}/authorize", self._authorize, methods=["GET"]),
         ]
+
+    async def _omise_js(self, request: Request) -> Response:
+        script = OMISE_JS % {"url": self.url}
+        return Response(script, media_type="application/javascript")
+
+    async def _token(self, request: Request) -> Response:
+        """A card token, as Omise's vault makes it for Omise.js (a simple request, so the
+        browser sends no preflight; readable from any origin)."""
+        asked = json.loads(await request.body())
+        card = asked.get("card") or {}
+        number = str(card.get("number", ""))
+        status, answer = 200, fixture("omise", "token.json")
+        if not str(asked.get("key", "")).startswith("pkey_test_"):
+            status, answer = 401, {"object": "error", "code": "authentication_failure"}
+        elif not _luhn(number):
+            status, answer = 400, {**fixture("omise", "error_invalid_card.json")}
+            answer["message"] = "number is invalid"
+        else:
+            token_id = f"tokn_test_slotbook{next(self._ids):06d}"
+            answer.update(id=token_id, used=False, location=f"{self.url}/tokens/{token_id}")
+            answer["card"] = {**fixture("omise", "charge.json")["card"], "name": card["name"]}
+            answer["card"]["last_digits"] = number[-4:]
+            self.tokens[token_id] = {**answer, "number": number}
+        headers = {"Access-Control-Allow-Origin": "*"}
+        return JSONResponse(answer, status_code=status, headers=headers)
+
+    async def _authorize(self, request: Request) -> Response:
+        """The bank's 3-D Secure page, passed at once: the charge is paid, its webhook sent."""
+        charge_id = "chrg_test_" + request.path_params["id"].removeprefix("paym_test_")
+        charge = self.charges.get(charge_id)
+        if charge is None:
+            return Response("no such payment", status_code=404)
+        body = self.event("charge.complete", self.complete(charge_id))
+        if self.webhook_url is not None:
+            headers = omise_signed(body, at=int(time.time()))
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                await client.post(self.webhook_url, content=body, headers=headers)
+        return RedirectResponse(str(charge["return_uri"]), status_code=302)
 
     async def _create(self, request: Request, body: bytes) -> Answer:
         asked = json.loads(body)
@@ -68,7 +135,7 @@ class OmiseStandIn(StandIn):
         elif asked.get("card") == "tokn_test_invalid":
             error = fixture("omise", "error_invalid_card.json")
             return 400, error
-        elif asked.get("card") == "tokn_test_declined":
+        elif asked.get("card") == "tokn_test_declined" or self._declines(asked.get("card")):
             charge.update(
                 status="failed",
                 failure_code="insufficient_fund",
@@ -105,6 +172,10 @@ class OmiseStandIn(StandIn):
         charge["refunds"]["data"].append(refund)
         charge["refunds"]["total"] += 1
         return 200, refund
+
+    def _declines(self, token_id: object) -> bool:
+        token = self.tokens.get(str(token_id))
+        return token is not None and token["number"] == DECLINED_CARD
 
     def complete(self, charge_id: str, status: str = "successful") -> dict[str, Any]:
         """The customer paid (or the charge failed, or expired) at Omise."""
@@ -153,3 +224,12 @@ async def running_omise(
             yield stand_in, gateway
         finally:
             await gateway.aclose()
+
+
+def _luhn(number: str) -> bool:
+    """The card number's check digit holds (the test numbers all pass it)."""
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        return False
+    digits = [int(d) for d in reversed(number)]
+    total = sum(digits[0::2]) + sum(sum(divmod(2 * d, 10)) for d in digits[1::2])
+    return total % 10 == 0

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     omise_secret_key: str | None = Field(default=None, pattern=r"^skey_(test_)?\w+$")
     omise_webhook_secret: str | None = None  # base64, as the dashboard shows it
     omise_api_base: str = "https://api.omise.co"
+    # the card page's Omise.js: it makes the card token in the customer's browser
+    omise_public_key: str | None = Field(default=None, pattern=r"^pkey_(test_)?\w+$")
+    omise_js_url: str = Field(default="https://cdn.omise.co/omise.js", pattern=r"^https?://")
 
     # unset outside production: generated once and kept in `secrets_file` (see
     # adapters/local_secrets.py); production refuses to start without them
@@ -166,6 +169,11 @@ class Settings(BaseSettings):
                     f"{name.value} serves a payment method but SLOTBOOK_{upper}_SECRET_KEY "
                     f"and SLOTBOOK_{upper}_WEBHOOK_SECRET are not set"
                 )
+        if self.card_gateway is GatewayName.OMISE and self.omise_public_key is None:
+            raise ValueError(
+                "omise takes card payments but SLOTBOOK_OMISE_PUBLIC_KEY is not set: the card "
+                "page's Omise.js makes the card token with it"
+            )
         if self.omise_webhook_secret is not None and not _is_base64(self.omise_webhook_secret):
             raise ValueError("SLOTBOOK_OMISE_WEBHOOK_SECRET must be base64, as Omise shows it")
 

@@ -72,6 +72,8 @@ async def test_each_method_takes_the_gateway_its_setting_names() -> None:
             "stripe_secret_key",
         ),
         ({"card_gateway": "paypal"}, "card_gateway"),
+        ({**OMISE, "card_gateway": "omise"}, "SLOTBOOK_OMISE_PUBLIC_KEY"),
+        ({**OMISE, "omise_public_key": "skey_test_secret"}, "omise_public_key"),
     ],
 )
 def test_a_half_configured_gateway_is_refused_at_start_up(

@@ -124,6 +124,12 @@ class PaymentGateway(Protocol):
         browser (Omise.js); False when its own hosted page takes the card."""
         ...
 
+    @property
+    def promptpay_qr_image(self) -> bool:
+        """True when a PromptPay payment's `redirect_url` is the QR image itself, for
+        slotbook's own page to show (Omise); False when it is a hosted page."""
+        ...
+
     async def create_payment(self, request: CreatePayment) -> CreatedPayment:
         """Start a payment the customer completes on the gateway's hosted page."""
         ...

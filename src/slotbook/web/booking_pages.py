@@ -15,6 +15,7 @@ from slotbook.domain.gateway import PaymentMethod
 from slotbook.domain.model import Role
 from slotbook.domain.states import HoldStatus, PaymentStatus
 from slotbook.service_layer import holds, payments
+from slotbook.web import card_pages
 from slotbook.web.describe import offers, slot_view
 from slotbook.web.pages import ctx_of, render, see_other, to_login
 from slotbook.web.session import check_form, principal_of
@@ -95,8 +96,15 @@ async def hold_page(request: Request, hold_id: UUID) -> Response:
 
 
 @router.post("/holds/{hold_id}/pay")
-async def pay(request: Request, hold_id: UUID, method: Field, csrf: Field) -> Response:
-    """Start (or switch to) a payment by `method`: off to the gateway's hosted page."""
+async def pay(
+    request: Request,
+    hold_id: UUID,
+    method: Field,
+    csrf: Field,
+    card_token: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Start (or switch to) a payment by `method`: off to the gateway's hosted page (or
+    first to slotbook's card page, where the gateway charges a card token)."""
     check_form(request, csrf)
     ctx = ctx_of(request)
     who = principal_of(ctx, request)
@@ -104,6 +112,13 @@ async def pay(request: Request, hold_id: UUID, method: Field, csrf: Field) -> Re
         return to_login(request, f"/holds/{hold_id}")
     if method not in {m.value for m in PaymentMethod}:
         return see_other(f"/holds/{hold_id}")
+    chosen = PaymentMethod(method)
+    if not card_pages.needs_card_page(ctx, chosen):
+        card_token = None
+    elif not card_token:
+        return see_other(f"/holds/{hold_id}/card")  # also without JavaScript: no token made
+    elif not card_pages.CARD_TOKEN.fullmatch(card_token):
+        return await _card_problem(request, hold_id, "card-unreadable")
     payment_id = uuid.uuid4()
     back = f"{ctx.settings.public_url.rstrip('/')}/payments/{payment_id}/back"
     try:
@@ -111,18 +126,39 @@ async def pay(request: Request, hold_id: UUID, method: Field, csrf: Field) -> Re
             ctx,
             hold_id=hold_id,
             customer_id=who.user_id,
-            method=PaymentMethod(method),
+            method=chosen,
             return_url=back,
             payment_id=payment_id,
+            card_token=card_token,
         )
     except e.HoldNotActive:
         return see_other(f"/holds/{hold_id}")
     except e.HoldNotFound:
         return render(request, "not_found.html", 404, principal=who)
-    except (e.GatewayUnavailable, e.GatewayRefused):
+    except e.GatewayRefused:
+        if card_token is not None:  # the card was declined or refused: try another
+            return await _card_problem(request, hold_id, "card-refused")
         return render(request, "message.html", 503, principal=who, message="gateway-down")
+    except e.GatewayUnavailable:
+        return render(request, "message.html", 503, principal=who, message="gateway-down")
+    if card_pages.shows_qr_page(ctx, chosen):
+        return see_other(f"/payments/{payment.id}/qr")
     assert payment.redirect_url is not None
     return see_other(payment.redirect_url)
+
+
+async def _card_problem(request: Request, hold_id: UUID, problem: str) -> Response:
+    """The card page again, saying what was wrong with the card (the hold still runs)."""
+    ctx = ctx_of(request)
+    who = principal_of(ctx, request)
+    assert who is not None
+    try:
+        hold = await holds.get_hold(ctx, hold_id=hold_id, customer_id=who.user_id)
+    except e.HoldNotFound:
+        return render(request, "not_found.html", 404, principal=who)
+    if hold.status is not HoldStatus.ACTIVE:
+        return see_other(f"/holds/{hold_id}")
+    return await card_pages.card_page(request, ctx, who, hold, problem=problem, status_code=422)
 
 
 @router.post("/holds/{hold_id}/cancel")

@@ -62,6 +62,7 @@ class OmiseGateway:
 
     name = "omise"
     takes_card_token = True
+    promptpay_qr_image = True
 
     def __init__(
         self,

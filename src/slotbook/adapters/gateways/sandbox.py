@@ -44,6 +44,7 @@ class SandboxGateway:
 
     name = "sandbox"
     takes_card_token = False
+    promptpay_qr_image = False
 
     def __init__(
         self,

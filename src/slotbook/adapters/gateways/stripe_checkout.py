@@ -64,6 +64,7 @@ class StripeGateway:
 
     name = "stripe"
     takes_card_token = False
+    promptpay_qr_image = False
 
     def __init__(
         self,

@@ -40,3 +40,38 @@ document.querySelectorAll("[data-wait-status]").forEach(function (el) {
   }
   ask();
 });
+
+// <form data-omise-key="pkey_..."> (the card page, with Omise.js on it): the card goes from
+// this browser to Omise, which answers a one-use token; only the token is posted here.
+document.querySelectorAll("form[data-omise-key]").forEach(function (form) {
+  const problem = document.querySelector("[data-card-problem]");
+  const token = form.querySelector("input[name=card_token]");
+  const button = form.querySelector("button[type=submit]");
+  const field = function (name) {
+    return form.querySelector("[data-omise=" + name + "]").value.trim();
+  };
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (typeof window.Omise === "undefined") {
+      problem.textContent = form.dataset.unreachable;
+      return;
+    }
+    button.disabled = true;
+    window.Omise.setPublicKey(form.dataset.omiseKey);
+    window.Omise.createToken("card", {
+      name: field("name"),
+      number: field("number").replace(/[\s-]+/g, ""),
+      expiration_month: field("expiration_month"),
+      expiration_year: field("expiration_year"),
+      security_code: field("security_code"),
+    }, function (statusCode, response) {
+      if (statusCode === 200 && response && response.id) {
+        token.value = response.id;
+        form.submit();
+        return;
+      }
+      button.disabled = false;
+      problem.textContent = (response && response.message) || form.dataset.refused;
+    });
+  });
+});

@@ -1,0 +1,105 @@
+"""Pages slotbook shows where a gateway has no hosted page of its own (Omise): the card
+page, whose Omise.js turns the card into a one-use token in the customer's browser (the
+card never reaches slotbook: its fields have no `name`, only the token is posted), and
+the PromptPay page showing the charge's QR image while it waits for the payment."""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from slotbook.domain import errors as e
+from slotbook.domain.gateway import PaymentMethod
+from slotbook.domain.holds import Hold
+from slotbook.domain.model import Principal
+from slotbook.domain.states import FINAL_PAYMENT_STATUSES, HoldStatus
+from slotbook.service_layer import holds, payments
+from slotbook.service_layer.context import Context
+from slotbook.web.describe import slot_view
+from slotbook.web.pages import ctx_of, render, see_other, to_login
+from slotbook.web.session import principal_of
+
+router = APIRouter(include_in_schema=False)
+CARD_TOKEN = re.compile(r"\w{1,128}")
+
+
+def needs_card_page(ctx: Context, method: PaymentMethod) -> bool:
+    """A card payment whose gateway charges a token made by its card form."""
+    return method is PaymentMethod.CARD and ctx.gateways.for_method(method).takes_card_token
+
+
+def shows_qr_page(ctx: Context, method: PaymentMethod) -> bool:
+    """A PromptPay payment whose gateway gives a QR image instead of a hosted page."""
+    return method is PaymentMethod.PROMPTPAY and ctx.gateways.for_method(method).promptpay_qr_image
+
+
+async def card_page(
+    request: Request,
+    ctx: Context,
+    who: Principal,
+    hold: Hold,
+    *,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The card form of a live hold, with what went wrong with the last card, if anything."""
+    remaining = max(0, int((hold.expires_at - ctx.clock.now()).total_seconds()))
+    return render(
+        request,
+        "card.html",
+        status_code,
+        principal=who,
+        hold=hold,
+        view=await slot_view(ctx, hold.slot_id),
+        remaining=remaining,
+        problem=problem,
+        omise_public_key=ctx.settings.omise_public_key or "",
+        omise_js_url=ctx.settings.omise_js_url,
+    )
+
+
+@router.get("/holds/{hold_id}/card")
+async def card(request: Request, hold_id: UUID) -> Response:
+    """The card form, while the hold is live; the hold's own page otherwise."""
+    ctx = ctx_of(request)
+    who = principal_of(ctx, request)
+    if who is None:
+        return to_login(request)
+    try:
+        hold = await holds.get_hold(ctx, hold_id=hold_id, customer_id=who.user_id)
+    except e.HoldNotFound:
+        return render(request, "not_found.html", 404, principal=who)
+    if hold.status is not HoldStatus.ACTIVE or not needs_card_page(ctx, PaymentMethod.CARD):
+        return see_other(f"/holds/{hold_id}")
+    return await card_page(request, ctx, who, hold)
+
+
+@router.get("/payments/{payment_id}/qr")
+async def promptpay_qr(request: Request, payment_id: UUID) -> Response:
+    """The PromptPay QR to scan, the time left, and a wait for the payment's outcome."""
+    ctx = ctx_of(request)
+    who = principal_of(ctx, request)
+    if who is None:
+        return to_login(request)
+    try:
+        payment = await payments.get_payment(ctx, payment_id=payment_id, customer_id=who.user_id)
+        hold = await holds.get_hold(ctx, hold_id=payment.hold_id, customer_id=who.user_id)
+    except (e.PaymentNotFound, e.HoldNotFound):
+        return render(request, "not_found.html", 404, principal=who)
+    if payment.status in FINAL_PAYMENT_STATUSES or hold.status is not HoldStatus.ACTIVE:
+        return see_other(f"/payments/{payment_id}/result")
+    if payment.method is not PaymentMethod.PROMPTPAY or not payment.redirect_url:
+        return see_other(f"/holds/{hold.id}")
+    remaining = max(0, int((hold.expires_at - ctx.clock.now()).total_seconds()))
+    return render(
+        request,
+        "promptpay_qr.html",
+        principal=who,
+        payment=payment,
+        hold=hold,
+        view=await slot_view(ctx, hold.slot_id),
+        remaining=remaining,
+    )
