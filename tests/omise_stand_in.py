@@ -22,9 +22,11 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from io import BytesIO
 from typing import Any
 
 import httpx
+import segno
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -70,7 +72,19 @@ class OmiseStandIn(StandIn):
             Route("/omise.js", self._omise_js, methods=["GET"]),
             Route("/tokens", self._token, methods=["POST"]),
             Route("/payments/{id}/authorize", self._authorize, methods=["GET"]),
+            Route("/charges/{id}/documents/qr", self._qr_image, methods=["GET"]),
         ]
+
+    async def _qr_image(self, request: Request) -> Response:
+        """The charge's PromptPay QR image (`scannable_code.image.download_uri`)."""
+        charge = self.charges.get(request.path_params["id"])
+        if charge is None:
+            return Response("no such charge", status_code=404)
+        image = BytesIO()
+        segno.make(f"omise-stand-in:{charge['id']}:{charge['amount']}").save(
+            image, kind="png", scale=8
+        )
+        return Response(image.getvalue(), media_type="image/png")
 
     async def _omise_js(self, request: Request) -> Response:
         script = OMISE_JS % {"url": self.url}
