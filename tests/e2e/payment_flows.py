@@ -9,7 +9,7 @@ import subprocess
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -36,6 +36,24 @@ SERVER_ENV = {
 }
 
 
+class Driver(Protocol):
+    """A gateway other than the sandbox process (tests/e2e/gateway_worlds.py)."""
+
+    @property
+    def url(self) -> str:
+        """Where the gateway's API and pages are."""
+        ...
+
+    def pay_fields(self, method: str) -> dict[str, Any]:
+        """What a payment of `method` adds to its request (a card token, for Omise)."""
+        ...
+
+    async def settle(self, world: World, payment: dict[str, Any], outcome: str) -> None:
+        """The money moves (or is declined) there, and its signed webhook reaches the
+        server."""
+        ...
+
+
 @dataclass
 class World:
     """A server and its gateway, and clients for each."""
@@ -47,6 +65,7 @@ class World:
     api: httpx.AsyncClient
     sandbox: httpx.AsyncClient
     env: dict[str, str]
+    driver: Driver | None = None  # None: the sandbox gateway process
 
     async def restart_server(self, *, kill: bool) -> None:
         """Stop the server (SIGKILL with `kill`) and start it again on the same port."""
@@ -68,6 +87,10 @@ async def open_world(launch: Launcher, database_url: str, **env: str) -> World:
         httpx.AsyncClient(base_url=gateway.url, timeout=WAIT_SECONDS),
         settings,
     )
+
+
+def gateway_url(world: World) -> str:
+    return world.driver.url if world.driver else world.gateway.url
 
 
 async def close_world(world: World) -> None:
@@ -109,9 +132,8 @@ async def hold(world: World, who: Account, slot_id: str) -> dict[str, Any]:
 
 
 async def pay(world: World, who: Account, hold_id: str, method: str = "card") -> dict[str, Any]:
-    answer = await world.api.post(
-        f"/v1/holds/{hold_id}/payments", json={"method": method}, headers=who.headers
-    )
+    body = {"method": method, **(world.driver.pay_fields(method) if world.driver else {})}
+    answer = await world.api.post(f"/v1/holds/{hold_id}/payments", json=body, headers=who.headers)
     assert answer.status_code == 201, answer.text
     started: dict[str, Any] = answer.json()
     return started
@@ -120,7 +142,12 @@ async def pay(world: World, who: Account, hold_id: str, method: str = "card") ->
 async def complete(
     world: World, payment: dict[str, Any], outcome: str = "succeeded", **webhook: Any
 ) -> None:
-    """The customer's money moves (or is declined) at the gateway: its control call."""
+    """The customer's money moves (or is declined) at the gateway: the sandbox's control
+    call (shaping its webhook's delivery), or the driver's way at another gateway."""
+    if world.driver is not None:
+        assert not webhook, "only the sandbox shapes its webhook deliveries"
+        await world.driver.settle(world, payment, outcome)
+        return
     body: dict[str, Any] = {"outcome": outcome}
     if webhook:
         body["webhook"] = webhook

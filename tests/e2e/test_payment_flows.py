@@ -1,5 +1,9 @@
-"""The use case's payment outcomes, end to end: a real server, a real sandbox gateway
-process, its webhooks over HTTP; PostgreSQL (the happy path on SQLite too)."""
+"""The use case's payment outcomes, end to end: a real server and its gateway, the
+gateway's signed webhooks over HTTP; PostgreSQL (the happy path on SQLite too). Each runs
+over the sandbox gateway process and the Omise stand-in, and those that Stripe Checkout
+can produce over the Stripe stand-in too: a card declined on Stripe's page sends no event
+(the customer tries again there), and a session slotbook expired can no longer be paid
+(its paid-just-before race is in tests/integration/test_gateway_flows.py)."""
 
 from __future__ import annotations
 
@@ -11,34 +15,46 @@ import zxingcpp
 from PIL import Image
 
 from tests.e2e import payment_flows as pf
+from tests.e2e.gateway_worlds import GATEWAYS, gateway_world
 from tests.e2e.servers import Launcher
 
 PRICE = 45_000
 FEE = PRICE * 1000 // 10_000
+NOT_STRIPE = ("sandbox", "omise")
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-async def world(launch: Launcher) -> AsyncIterator[pf.World]:
-    w = await pf.open_world(launch, await launch.postgres())
-    yield w
-    await pf.close_world(w)
+def gateway_name() -> str:
+    """The gateway taking both methods (a test parametrises it)."""
+    return "sandbox"
+
+
+@pytest.fixture
+async def world(launch: Launcher, gateway_name: str) -> AsyncIterator[pf.World]:
+    async with gateway_world(launch, await launch.postgres(), gateway_name) as w:
+        yield w
 
 
 @pytest.mark.parametrize(
-    "backend",
-    [pytest.param("postgresql", marks=pytest.mark.postgres), pytest.param("sqlite")],
+    ("backend", "gateway_name"),
+    [
+        *(pytest.param("postgresql", g, marks=pytest.mark.postgres) for g in GATEWAYS),
+        pytest.param("sqlite", "sandbox"),
+    ],
 )
-async def test_pay_by_card_confirm_complete_balanced(launch: Launcher, backend: str) -> None:
+async def test_pay_by_card_confirm_complete_balanced(
+    launch: Launcher, backend: str, gateway_name: str
+) -> None:
     url = await launch.postgres() if backend == "postgresql" else await launch.sqlite()
-    world = await pf.open_world(launch, url)
-    try:
+    async with gateway_world(launch, url, gateway_name) as world:
         catalog = await pf.catalog_of(world)
         alice = await pf.customer(world, "alice")
         held = await pf.hold(world, alice, catalog.slot_ids[0])
         payment = await pf.pay(world, alice, held["id"])
-        assert payment["redirect_url"].startswith(world.gateway.url)
+        assert payment["gateway"] == gateway_name
+        assert payment["redirect_url"].startswith(pf.gateway_url(world))
         await pf.complete(world, payment)  # its webhook travels to the server
 
         paid = await pf.until_payment(world, alice, payment["id"], "succeeded")
@@ -58,8 +74,6 @@ async def test_pay_by_card_confirm_complete_balanced(launch: Launcher, backend: 
         assert totals["platform_fees_minor"] == FEE
         assert totals["payments_succeeded_minor"] == PRICE
         assert totals["balanced"] is True
-    finally:
-        await pf.close_world(world)
 
 
 @pytest.mark.postgres
@@ -80,11 +94,17 @@ async def test_the_promptpay_page_shows_a_qr_for_the_price(world: pf.World) -> N
 
 
 @pytest.mark.postgres
-async def test_a_declined_card_releases_the_hold_and_moves_no_money(world: pf.World) -> None:
+@pytest.mark.parametrize(
+    ("gateway_name", "method"),
+    [("sandbox", "card"), ("omise", "card"), ("omise", "promptpay"), ("stripe", "promptpay")],
+)
+async def test_a_declined_payment_releases_the_hold_and_moves_no_money(
+    world: pf.World, method: str
+) -> None:
     catalog = await pf.catalog_of(world)
     alice = await pf.customer(world, "alice")
     held = await pf.hold(world, alice, catalog.slot_ids[0])
-    payment = await pf.pay(world, alice, held["id"])
+    payment = await pf.pay(world, alice, held["id"], method=method)
     await pf.complete(world, payment, "declined")
 
     await pf.until_payment(world, alice, payment["id"], "failed")
@@ -99,6 +119,7 @@ async def test_a_declined_card_releases_the_hold_and_moves_no_money(world: pf.Wo
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("gateway_name", NOT_STRIPE)
 async def test_no_webhook_by_the_deadline_releases_then_the_late_success_is_refunded(
     world: pf.World,
 ) -> None:
@@ -122,11 +143,13 @@ async def test_no_webhook_by_the_deadline_releases_then_the_late_success_is_refu
 
 
 @pytest.mark.postgres
-async def test_with_confirm_if_free_a_late_success_books_the_free_slot(launch: Launcher) -> None:
-    world = await pf.open_world(
-        launch, await launch.postgres(), SLOTBOOK_LATE_PAYMENT_POLICY="confirm_if_free"
-    )
-    try:
+@pytest.mark.parametrize("gateway_name", NOT_STRIPE)
+async def test_with_confirm_if_free_a_late_success_books_the_free_slot(
+    launch: Launcher, gateway_name: str
+) -> None:
+    url = await launch.postgres()
+    policy = {"SLOTBOOK_LATE_PAYMENT_POLICY": "confirm_if_free"}
+    async with gateway_world(launch, url, gateway_name, **policy) as world:
         catalog = await pf.catalog_of(world)
         alice = await pf.customer(world, "alice")
         held = await pf.hold(world, alice, catalog.slot_ids[0])
@@ -140,16 +163,15 @@ async def test_with_confirm_if_free_a_late_success_books_the_free_slot(launch: L
         assert (booking["slot_id"], booking["status"]) == (catalog.slot_ids[0], "confirmed")
         slot = (await world.api.get(f"/v1/slots/{catalog.slot_ids[0]}")).json()
         assert slot["status"] == "booked"
-    finally:
-        await pf.close_world(world)
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("gateway_name", NOT_STRIPE)
 async def test_a_success_after_the_hold_ran_out_is_refunded_and_the_next_hold_kept(
-    launch: Launcher,
+    launch: Launcher, gateway_name: str
 ) -> None:
-    world = await pf.open_world(launch, await launch.postgres(), SLOTBOOK_HOLD_TTL_SECONDS="1")
-    try:
+    url = await launch.postgres()
+    async with gateway_world(launch, url, gateway_name, SLOTBOOK_HOLD_TTL_SECONDS="1") as world:
         catalog = await pf.catalog_of(world)
         alice, bob = await pf.customer(world, "alice"), await pf.customer(world, "bob")
         held = await pf.hold(world, alice, catalog.slot_ids[0])
@@ -168,11 +190,10 @@ async def test_a_success_after_the_hold_ran_out_is_refunded_and_the_next_hold_ke
         assert kept["status"] in ("active", "released")  # untouched by the late payment
         assert kept["release_reason"] in (None, "expired")  # (its own 1 s TTL may pass)
         assert await pf.bookings_of(world, alice.headers) == []
-    finally:
-        await pf.close_world(world)
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("gateway_name", NOT_STRIPE)
 async def test_switching_method_with_both_paid_gives_one_booking_and_one_refund(
     world: pf.World,
 ) -> None:
@@ -195,6 +216,7 @@ async def test_switching_method_with_both_paid_gives_one_booking_and_one_refund(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("gateway_name", GATEWAYS)
 async def test_another_customers_payment_and_booking_are_not_found(world: pf.World) -> None:
     catalog = await pf.catalog_of(world)
     alice, mallory = await pf.customer(world, "alice"), await pf.customer(world, "mallory")
