@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     availability_horizon_days: int = Field(default=60, ge=1, le=3650)
     payment_confirm_timeout_seconds: int = Field(default=5, ge=1)
     late_payment_policy: LatePaymentPolicy = LatePaymentPolicy.REFUND
+    # PostgreSQL: a success's confirming writes as one statement (adapters/db/pg_confirm.py);
+    # false falls back to one statement per write, as on SQLite
+    confirm_in_one_statement: bool = True
     platform_fee_bps: int = Field(default=1000, ge=0, le=10_000)
     sandbox_webhook_secret: str | None = None
     # where customers and gateways reach this service (webhook and return URLs)

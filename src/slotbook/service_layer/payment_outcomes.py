@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotbook.adapters.db import locking
+from slotbook.adapters.db import locking, pg_confirm
 from slotbook.adapters.db.repos import bookings as booking_repo
 from slotbook.adapters.db.repos import ledger, outbox, settlement, webhook_events
 from slotbook.adapters.db.repos import payments as payment_repo
@@ -74,13 +74,16 @@ async def payment_succeeded(ctx: Context, report: Report) -> SuccessFate | None:
         )
         if fate is SuccessFate.ALREADY_RECORDED:
             return fate
-        paid = await _mark(conn, payment, PaymentStatus.SUCCEEDED, report, now)
-        if fate is SuccessFate.CONFIRM:
-            await _confirm(ctx, conn, hold.confirm(now, uuid.uuid4()), paid, now)
-        elif fate is SuccessFate.CONFIRM_FREE_SLOT:
-            await _book_free_slot(ctx, conn, slot, paid, now)
+        if fate is SuccessFate.CONFIRM and _one_statement(ctx, conn):
+            paid = await _confirm_in_one_statement(conn, hold, payment, report, now)
         else:
-            await owe_back(conn, paid, reason=_refund_reason(hold, report, paid), now=now)
+            paid = await _mark(conn, payment, PaymentStatus.SUCCEEDED, report, now)
+            if fate is SuccessFate.CONFIRM:
+                await _confirm(ctx, conn, hold.confirm(now, uuid.uuid4()), paid, now)
+            elif fate is SuccessFate.CONFIRM_FREE_SLOT:
+                await _book_free_slot(ctx, conn, slot, paid, now)
+            else:
+                await owe_back(conn, paid, reason=_refund_reason(hold, report, paid), now=now)
     log.info("payment_succeeded", payment_id=str(paid.id), fate=fate.value)
     ctx.payment_watch.poke(paid.id)
     return fate
@@ -208,6 +211,29 @@ async def _confirm(
     await _withdraw_other_payments(conn, confirmed, paid, now)
 
 
+def _one_statement(ctx: Context, conn: AsyncConnection) -> bool:
+    return ctx.settings.confirm_in_one_statement and conn.dialect.name == "postgresql"
+
+
+async def _confirm_in_one_statement(
+    conn: AsyncConnection, hold: Hold, payment: Payment, report: Report, now: datetime
+) -> Payment:
+    """What `_mark` and `_confirm` write, as one statement on PostgreSQL (pg_confirm.py)."""
+    confirmed = hold.confirm(now, uuid.uuid4())
+    booking = _booking_of(confirmed, payment, now)
+    escrow = _escrow_of(booking)
+    return await pg_confirm.confirm_payment(
+        conn,
+        payment=payment,
+        booking=booking,
+        escrow=escrow,
+        escrow_id=uuid.uuid4(),
+        entry_ids=tuple(uuid.uuid4() for _ in escrow.entries),
+        gateway_payment_id=report.gateway_payment_id,
+        now=now,
+    )
+
+
 async def _book_free_slot(
     ctx: Context, conn: AsyncConnection, slot: Slot, paid: Payment, now: datetime
 ) -> None:
@@ -231,8 +257,14 @@ async def _book_free_slot(
 
 
 async def _write_booking(conn: AsyncConnection, hold: Hold, paid: Payment, now: datetime) -> None:
+    booking = _booking_of(hold, paid, now)
+    await booking_repo.add_booking(conn, booking)
+    await ledger.post(conn, _escrow_of(booking), now=now)
+
+
+def _booking_of(hold: Hold, paid: Payment, now: datetime) -> Booking:
     assert hold.booking_id is not None
-    booking = Booking(
+    return Booking(
         id=hold.booking_id,
         hold_id=hold.id,
         slot_id=hold.slot_id,
@@ -244,16 +276,15 @@ async def _write_booking(conn: AsyncConnection, hold: Hold, paid: Payment, now: 
         currency=paid.currency,
         confirmed_at=now,
     )
-    await booking_repo.add_booking(conn, booking)
-    await ledger.post(
-        conn,
-        rules.capture_to_escrow(
-            payment_id=paid.id,
-            booking_id=booking.id,
-            amount_minor=paid.amount_minor,
-            currency=paid.currency,
-        ),
-        now=now,
+
+
+def _escrow_of(booking: Booking) -> rules.Transaction:
+    assert booking.payment_id is not None
+    return rules.capture_to_escrow(
+        payment_id=booking.payment_id,
+        booking_id=booking.id,
+        amount_minor=booking.amount_minor,
+        currency=booking.currency,
     )
 
 
