@@ -3,11 +3,14 @@
 Several `slotbook serve` workers may share the file. Every write transaction starts with
 `BEGIN IMMEDIATE` (the file's write lock first, then the reads), and every state change is
 a conditional write (`... WHERE status = 'pending'`), so no two processes settle, refund
-or claim the same row.
+or claim the same row. Writers of one process queue on a lock of their own first: SQLite's
+busy handler would otherwise have them sleep and retry (up to 100 ms a time) whenever
+a burst of writes, such as many payments settled at once, meets the file's lock.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +35,7 @@ class SandboxDb:
         self.engine = create_async_engine(
             _async_url(url), connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, pool_size=5
         )
+        self._write_lock: asyncio.Lock | None = None  # made in the loop that uses it
 
         @event.listens_for(self.engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -49,7 +53,9 @@ class SandboxDb:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction, holding the file's write lock from its first statement."""
-        async with self.engine.begin() as conn:
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
+        async with self._write_lock, self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
