@@ -7,7 +7,9 @@
 - Success to booking: 32 flows at once. Each customer waits on its payment
   (`GET /v1/payments/{id}?wait=10`), then all 32 payments are completed at the sandbox
   gateway (a process of its own, delivering its webhooks over HTTP); latency from the
-  `complete` call to the moment the waiting request answers `succeeded`.
+  `complete` call to the moment the waiting request answers `succeeded`. The same flows
+  are also timed from `complete`'s answer (the gateway has recorded the success; the
+  sandbox settles one payment at a time, so the last of 32 calls waits for the others).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class PaymentFigures:
     webhook_server_cpu_ms: float = float("nan")  # per webhook, the server's processes
     webhook_pg_cpu_ms: float = float("nan")  # per webhook, PostgreSQL's
     success_to_booking_ms: list[float] = field(default_factory=list)
+    recorded_to_booking_ms: list[float] = field(default_factory=list)  # from complete's answer
     flows_confirmed: int = 0
     flows: int = 0
 
@@ -117,17 +120,19 @@ async def webhooks(
 
 async def success_to_booking(
     port: int, sandbox_port: int, flows: list[tuple[str, dict[str, object]]]
-) -> tuple[list[float], int]:
-    """Complete every payment at the gateway at once; from each `complete` to its waiting
-    customer's answer `succeeded`, in ms, and how many were confirmed."""
+) -> tuple[list[float], list[float], int]:
+    """Complete every payment at the gateway at once; from each `complete` call, and from
+    its answer, to its waiting customer's answer `succeeded`, in ms; how many were
+    confirmed."""
     limits = httpx.Limits(max_connections=2 * len(flows) + 4)
     async with (
         httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=30, limits=limits) as api,
         httpx.AsyncClient(base_url=f"http://{HOST}:{sandbox_port}", timeout=30) as gateway,
     ):
         completed_at: dict[object, float] = {}
+        recorded_at: dict[object, float] = {}
 
-        async def wait(token: str, payment: dict[str, object]) -> float | None:
+        async def wait(token: str, payment: dict[str, object]) -> tuple[float, float] | None:
             answer = await api.get(
                 f"/v1/payments/{payment['id']}",
                 params={"wait": 10},
@@ -135,7 +140,9 @@ async def success_to_booking(
             )
             if answer.json().get("status") != "succeeded":
                 return None
-            return (time.perf_counter() - completed_at[payment["id"]]) * 1000
+            answered = time.perf_counter()
+            since_recorded = answered - recorded_at.get(payment["id"], answered)
+            return (answered - completed_at[payment["id"]]) * 1000, max(0.0, since_recorded) * 1000
 
         async def complete(payment: dict[str, object]) -> None:
             completed_at[payment["id"]] = time.perf_counter()
@@ -145,10 +152,11 @@ async def success_to_booking(
             )
             if done.status_code != 200:
                 raise RuntimeError(f"complete at the sandbox: {done.text}")
+            recorded_at[payment["id"]] = time.perf_counter()
 
         waiting = [asyncio.create_task(wait(t, p)) for t, p in flows]
         await asyncio.sleep(0.5)  # every wait is parked on its payment first
         await asyncio.gather(*(complete(p) for _, p in flows))
         results = await asyncio.gather(*waiting)
     confirmed = [ms for ms in results if ms is not None]
-    return confirmed, len(confirmed)
+    return [c for c, _ in confirmed], [r for _, r in confirmed], len(confirmed)

@@ -245,6 +245,18 @@ def table(run: Run) -> list[Row]:
             ".1f",
             ratio=False,
         ),
+        row(
+            "  from complete's answer p50 ms",
+            lambda s: percentile(s.payments.recorded_to_booking_ms, 50),
+            ".1f",
+            ratio=False,
+        ),
+        row(
+            "  from complete's answer p99 ms",
+            lambda s: percentile(s.payments.recorded_to_booking_ms, 99),
+            ".1f",
+            ratio=False,
+        ),
         row("peak RSS per worker MB", lambda s: max(s.rss_mb, default=float("nan")), ".1f"),
         row(
             "  after the login burst MB",

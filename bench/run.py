@@ -274,9 +274,11 @@ class Bench:
         figures.webhook_server_cpu_ms = (servers.cpu_seconds(own) - cpu0) * 1000 / WEBHOOKS
         figures.webhook_pg_cpu_ms = (servers.cpu_seconds(pg) - pg0) * 1000 / WEBHOOKS
         figures.flows = len(flows)
-        figures.success_to_booking_ms, figures.flows_confirmed = await payments.success_to_booking(
-            sb.port, self.gateway_port, flows
-        )
+        (
+            figures.success_to_booking_ms,
+            figures.recorded_to_booking_ms,
+            figures.flows_confirmed,
+        ) = await payments.success_to_booking(sb.port, self.gateway_port, flows)
 
     async def at_workers(self, workers: int) -> report.Run:
         print(f"workers = {workers}", flush=True)
