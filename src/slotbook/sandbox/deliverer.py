@@ -5,7 +5,8 @@ event id, the same for every copy and retry; `webhook-timestamp` is now), so a l
 repeated delivery carries a fresh timestamp and the same id. A 2xx answer delivers it;
 anything else (an error status, a refused connection, a timeout) schedules the next
 attempt after 1, 2, 4 ... times the first backoff (at most five minutes), until the
-delivery's give-up time, when it is abandoned.
+delivery's give-up time, when it is abandoned. The attempts of one claimed batch go out
+together and their results are written together, in one transaction of the file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
 from standardwebhooks import Webhook
 
 from slotbook.domain.clock import Clock
@@ -78,7 +80,12 @@ class Deliverer:
         lease = timedelta(seconds=self._config.webhook_timeout_seconds + LEASE_MARGIN_SECONDS)
         async with self._db.write() as conn:
             due = await store.claim_due(conn, now=now, lease_until=now + lease, limit=CLAIM_BATCH)
-        await asyncio.gather(*(self._attempt(delivery) for delivery in due))
+        if not due:
+            return 0
+        results = await asyncio.gather(*(self._attempt(delivery) for delivery in due))
+        async with self._db.write() as conn:
+            for delivery, (sent_at, code, error) in zip(due, results, strict=True):
+                await self._record(conn, delivery, sent_at, code, error)
         return len(due)
 
     async def close(self) -> None:
@@ -97,7 +104,10 @@ class Deliverer:
         await self.deliver_due()
         return 0.0
 
-    async def _attempt(self, delivery: store.DueDelivery) -> None:
+    async def _attempt(
+        self, delivery: store.DueDelivery
+    ) -> tuple[datetime, int | None, str | None]:
+        """Send one delivery: when, the answer's status code (None: no answer), the error."""
         sent_at = self._clock.now()
         headers = signed_headers(self._signer, delivery.event_id, sent_at, delivery.body)
         code: int | None = None
@@ -115,15 +125,24 @@ class Deliverer:
             status_code=code,
             error=error,
         )
-        async with self._db.write() as conn:
-            if code is not None and 200 <= code < 300:
-                now = self._clock.now()
-                await store.mark_delivered(conn, delivery.id, now=now, status_code=code)
-            else:
-                retry_at = self._retry_at(delivery, sent_at)
-                await store.mark_failed(
-                    conn, delivery.id, retry_at=retry_at, status_code=code, error=error
-                )
+        return sent_at, code, error
+
+    async def _record(
+        self,
+        conn: AsyncConnection,
+        delivery: store.DueDelivery,
+        sent_at: datetime,
+        code: int | None,
+        error: str | None,
+    ) -> None:
+        if code is not None and 200 <= code < 300:
+            now = self._clock.now()
+            await store.mark_delivered(conn, delivery.id, now=now, status_code=code)
+        else:
+            retry_at = self._retry_at(delivery, sent_at)
+            await store.mark_failed(
+                conn, delivery.id, retry_at=retry_at, status_code=code, error=error
+            )
 
     def _retry_at(self, delivery: store.DueDelivery, sent_at: datetime) -> datetime | None:
         doublings = min(delivery.attempts - 1, 20)
