@@ -148,3 +148,30 @@ async def test_promptpay_shows_the_qr_image_until_the_payment_is_settled(
     assert hold.status is HoldStatus.CONFIRMED
     result = await client.get(after.headers["location"])
     assert result.headers["location"] == f"/bookings/{hold.booking_id}"
+
+
+async def test_a_hosted_page_gateway_shows_no_qr_page_of_slotbook(
+    ctx: Context, client: httpx.AsyncClient, gateway: FakeGateway
+) -> None:
+    _, hold_id, csrf = await held(ctx, client)
+    chosen = await client.post(f"/holds/{hold_id}/pay", data={"method": "promptpay", "csrf": csrf})
+    assert chosen.headers["location"].startswith("https://fake.example/pay/")  # its own page
+    (gid,) = gateway.created
+    payment_id = gateway.created[gid].reference
+    page = await client.get(f"/payments/{payment_id}/qr")
+    assert (page.status_code, page.headers["location"]) == (303, f"/holds/{hold_id}")
+
+
+async def test_another_customers_card_and_qr_pages_are_not_found(
+    ctx: Context, client: httpx.AsyncClient, gateway: FakeGateway
+) -> None:
+    gateway.takes_card_token = gateway.promptpay_qr_image = True
+    _, hold_id, csrf = await held(ctx, client)
+    chosen = await client.post(f"/holds/{hold_id}/pay", data={"method": "promptpay", "csrf": csrf})
+    qr_page = chosen.headers["location"]
+    mallory = await builders.customer(ctx, "mallory")
+    await log_in(client, mallory.email)  # the same browser, now signed in as someone else
+    for path in (qr_page, f"/holds/{hold_id}/card"):
+        page = await client.get(path)
+        assert page.status_code == 404, path
+        assert "fake.example" not in page.text

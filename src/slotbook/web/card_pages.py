@@ -91,8 +91,9 @@ async def promptpay_qr(request: Request, payment_id: UUID) -> Response:
         return render(request, "not_found.html", 404, principal=who)
     if payment.status in FINAL_PAYMENT_STATUSES or hold.status is not HoldStatus.ACTIVE:
         return see_other(f"/payments/{payment_id}/result")
-    if payment.method is not PaymentMethod.PROMPTPAY or not payment.redirect_url:
-        return see_other(f"/holds/{hold.id}")
+    shown_here = ctx.gateways.named(payment.gateway).promptpay_qr_image
+    if payment.method is not PaymentMethod.PROMPTPAY or not payment.redirect_url or not shown_here:
+        return see_other(f"/holds/{hold.id}")  # paid on the gateway's own page, if at all
     remaining = max(0, int((hold.expires_at - ctx.clock.now()).total_seconds()))
     return render(
         request,
