@@ -6,26 +6,24 @@ debt. Each runs in one transaction that also records the webhook event it came f
 crash can neither lose it nor apply it twice) and takes its rows in the lock order:
 slot, hold, payment, booking, ledger (adapters/db/locking.py). Every outcome is
 idempotent and order-independent: a duplicate, or a failure after a success, changes
-nothing.
+nothing. The confirming writes themselves are confirmation.py's.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotbook.adapters.db import locking, pg_confirm
-from slotbook.adapters.db.repos import bookings as booking_repo
-from slotbook.adapters.db.repos import ledger, outbox, settlement, webhook_events
+from slotbook.adapters.db import locking
+from slotbook.adapters.db.repos import ledger, outbox, webhook_events
 from slotbook.adapters.db.repos import payments as payment_repo
 from slotbook.adapters.db.repos.hold_writes import release_hold
 from slotbook.adapters.db.repos.outbox import TaskKind
 from slotbook.domain import ledger as rules
-from slotbook.domain.bookings import Booking
 from slotbook.domain.gateway import GatewayEvent
 from slotbook.domain.holds import Hold
 from slotbook.domain.payments import (
@@ -37,7 +35,8 @@ from slotbook.domain.payments import (
     fate_of_success,
 )
 from slotbook.domain.slots import Slot
-from slotbook.domain.states import BookingStatus, HoldStatus, PaymentStatus, ReleaseReason
+from slotbook.domain.states import HoldStatus, PaymentStatus, ReleaseReason
+from slotbook.service_layer import confirmation
 from slotbook.service_layer.context import Context
 
 log = structlog.get_logger("slotbook.payments")
@@ -74,14 +73,16 @@ async def payment_succeeded(ctx: Context, report: Report) -> SuccessFate | None:
         )
         if fate is SuccessFate.ALREADY_RECORDED:
             return fate
-        if fate is SuccessFate.CONFIRM and _one_statement(ctx, conn):
-            paid = await _confirm_in_one_statement(conn, hold, payment, report, now)
+        if fate is SuccessFate.CONFIRM and confirmation.in_one_statement(ctx, conn):
+            paid = await confirmation.confirm_in_one_statement(
+                conn, hold, payment, gateway_payment_id=report.gateway_payment_id, now=now
+            )
         else:
             paid = await _mark(conn, payment, PaymentStatus.SUCCEEDED, report, now)
             if fate is SuccessFate.CONFIRM:
-                await _confirm(ctx, conn, hold.confirm(now, uuid.uuid4()), paid, now)
+                await confirmation.confirm(conn, hold.confirm(now, uuid.uuid4()), paid, now)
             elif fate is SuccessFate.CONFIRM_FREE_SLOT:
-                await _book_free_slot(ctx, conn, slot, paid, now)
+                await confirmation.book_free_slot(ctx, conn, slot, paid, now)
             else:
                 await owe_back(conn, paid, reason=_refund_reason(hold, report, paid), now=now)
     log.info("payment_succeeded", payment_id=str(paid.id), fate=fate.value)
@@ -199,102 +200,6 @@ async def _mark(
     moved = await payment_repo.move_payment(conn, payment, status, now=now)
     assert moved is not None  # the payment row is locked
     return moved
-
-
-async def _confirm(
-    ctx: Context, conn: AsyncConnection, confirmed: Hold, paid: Payment, now: datetime
-) -> None:
-    """Invariant 4, all in this transaction: hold confirmed, slot booked, booking and its
-    escrow written; the hold's other pending payments are withdrawn."""
-    await settlement.confirm_hold(conn, confirmed)
-    await _write_booking(conn, confirmed, paid, now)
-    await _withdraw_other_payments(conn, confirmed, paid, now)
-
-
-def _one_statement(ctx: Context, conn: AsyncConnection) -> bool:
-    return ctx.settings.confirm_in_one_statement and conn.dialect.name == "postgresql"
-
-
-async def _confirm_in_one_statement(
-    conn: AsyncConnection, hold: Hold, payment: Payment, report: Report, now: datetime
-) -> Payment:
-    """What `_mark` and `_confirm` write, as one statement on PostgreSQL (pg_confirm.py)."""
-    confirmed = hold.confirm(now, uuid.uuid4())
-    booking = _booking_of(confirmed, payment, now)
-    escrow = _escrow_of(booking)
-    return await pg_confirm.confirm_payment(
-        conn,
-        payment=payment,
-        booking=booking,
-        escrow=escrow,
-        escrow_id=uuid.uuid4(),
-        entry_ids=tuple(uuid.uuid4() for _ in escrow.entries),
-        gateway_payment_id=report.gateway_payment_id,
-        now=now,
-    )
-
-
-async def _book_free_slot(
-    ctx: Context, conn: AsyncConnection, slot: Slot, paid: Payment, now: datetime
-) -> None:
-    """A late success under `confirm_if_free`: the slot, still free, is booked for it."""
-    booking_id = uuid.uuid4()
-    hold = Hold(
-        id=uuid.uuid4(),
-        slot_id=slot.id,
-        provider_id=slot.provider_id,
-        customer_id=paid.customer_id,
-        status=HoldStatus.CONFIRMED,
-        release_reason=None,
-        created_at=now,
-        expires_at=now + timedelta(seconds=ctx.settings.hold_ttl_seconds),
-        amount_minor=paid.amount_minor,
-        currency=paid.currency,
-        booking_id=booking_id,
-    )
-    await settlement.book_free_slot(conn, slot_id=slot.id, booked_by=hold, now=now)
-    await _write_booking(conn, hold, paid, now)
-
-
-async def _write_booking(conn: AsyncConnection, hold: Hold, paid: Payment, now: datetime) -> None:
-    booking = _booking_of(hold, paid, now)
-    await booking_repo.add_booking(conn, booking)
-    await ledger.post(conn, _escrow_of(booking), now=now)
-
-
-def _booking_of(hold: Hold, paid: Payment, now: datetime) -> Booking:
-    assert hold.booking_id is not None
-    return Booking(
-        id=hold.booking_id,
-        hold_id=hold.id,
-        slot_id=hold.slot_id,
-        provider_id=hold.provider_id,
-        customer_id=hold.customer_id,
-        payment_id=paid.id,
-        status=BookingStatus.CONFIRMED,
-        amount_minor=paid.amount_minor,
-        currency=paid.currency,
-        confirmed_at=now,
-    )
-
-
-def _escrow_of(booking: Booking) -> rules.Transaction:
-    assert booking.payment_id is not None
-    return rules.capture_to_escrow(
-        payment_id=booking.payment_id,
-        booking_id=booking.id,
-        amount_minor=booking.amount_minor,
-        currency=booking.currency,
-    )
-
-
-async def _withdraw_other_payments(
-    conn: AsyncConnection, hold: Hold, paid: Payment, now: datetime
-) -> None:
-    for other in await payment_repo.payments_of_holds(conn, [hold.id]):
-        if other.id != paid.id and other.status is PaymentStatus.PENDING:
-            await payment_repo.move_payment(conn, other, PaymentStatus.CANCELLED, now=now)
-            await outbox.add(conn, TaskKind.CANCEL_PAYMENT, other.id, due_at=now, now=now)
 
 
 def _refund_reason(hold: Hold, report: Report, paid: Payment) -> str:

@@ -1,6 +1,6 @@
 """PostgreSQL: a paid hold confirmed in ONE statement, once its rows are locked.
 
-The confirming transaction's writes (service_layer/payment_outcomes.py) are seven round
+The confirming transaction's writes (service_layer/confirmation.py) are seven round
 trips one by one: the payment marked succeeded (and its watchers told), the hold
 confirmed, the slot booked, the booking, the escrow's ledger transaction and entries, and
 the hold's other pending payments withdrawn with their outbox obligations. Here they are
@@ -11,7 +11,7 @@ one-by-one path does. Every write is conditional on the state read under the loc
 the statement answers how many rows each step wrote: anything but the expected counts
 raises IllegalTransition, which rolls the whole transaction back. Foreign keys and the
 state-machine triggers check each row as for separate statements; the ledger's balance
-is checked at commit. SQLite keeps the one-by-one path (payment_outcomes.py); the
+is checked at commit. SQLite keeps the one-by-one path (confirmation.py); the
 differential test (tests/integration/test_pg_confirm.py) holds both to the same rows.
 """
 
