@@ -17,7 +17,7 @@ from slotbook.adapters.db.tables import holds as holds_table
 from slotbook.domain.errors import HoldNotActive, HoldNotFound
 from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
-from slotbook.service_layer import catalog, holds
+from slotbook.service_layer import catalog, health, holds
 from slotbook.service_layer.context import Context
 from tests import builders
 from tests.conftest import START
@@ -148,3 +148,15 @@ async def test_another_customers_hold_cannot_be_cancelled(ctx: Context) -> None:
         await holds.cancel_hold(ctx, hold_id=hold.id, customer_id=mallory.id)
     seen = await holds.get_hold(ctx, hold_id=hold.id, customer_id=alice.id)
     assert seen.status is HoldStatus.ACTIVE
+
+
+async def test_live_holds_count_the_active_unexpired_ones(ctx: Context, clock: ManualClock) -> None:
+    _, (first, second, *_) = await builders.provider_with_slots(ctx, first=DAY)
+    alice, bob = await builders.customer(ctx), await builders.customer(ctx)
+    hold = (await holds.place_hold(ctx, slot_id=first.id, customer_id=alice.id)).hold
+    await holds.place_hold(ctx, slot_id=second.id, customer_id=bob.id)
+    assert await health.live_holds(ctx) == 2
+    await holds.cancel_hold(ctx, hold_id=hold.id, customer_id=alice.id)
+    assert await health.live_holds(ctx) == 1
+    clock.advance(TTL + 1)  # run out, not yet swept
+    assert await health.live_holds(ctx) == 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from slotbook.adapters.db.repos.holds import count_live_holds
 from slotbook.domain.errors import ClockSkewed, Unavailable
 from slotbook.service_layer.context import Context
 
@@ -48,3 +49,12 @@ async def report_at_start(ctx: Context) -> None:
         log.error("not_ready_at_start", problem=exc.slug, detail=exc.detail)
         return
     log.info("ready", clock_skew_seconds=round(readiness.clock_skew_seconds, 3))
+
+
+async def live_holds(ctx: Context) -> int | None:
+    """How many holds are live now, for the metrics; None while the database is away."""
+    try:
+        async with ctx.db.read() as conn:
+            return await count_live_holds(conn, ctx.clock.now())
+    except Unavailable:
+        return None

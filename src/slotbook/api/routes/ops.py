@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
 from starlette.responses import Response
 
-from slotbook.adapters.db.tables import holds
 from slotbook.api.deps import Ctx
 from slotbook.api.metrics import ACTIVE_HOLDS, exposition
 from slotbook.api.routes import documented
-from slotbook.domain.errors import Unavailable
 from slotbook.edge.responses import JSON
 from slotbook.service_layer import health
 
@@ -33,15 +30,8 @@ async def readyz(ctx: Ctx) -> JSON:
 @router.get("/metrics", response_class=Response)
 async def metrics(ctx: Ctx) -> Response:
     """Prometheus text format."""
-    try:
-        async with ctx.db.read() as conn:
-            count = await conn.scalar(
-                select(func.count())
-                .select_from(holds)
-                .where(holds.c.active_slot_id.is_not(None), holds.c.expires_at > ctx.clock.now())
-            )
-        ACTIVE_HOLDS.set(count or 0)
-    except Unavailable:
-        pass
+    count = await health.live_holds(ctx)
+    if count is not None:
+        ACTIVE_HOLDS.set(count)
     body, content_type = exposition()
     return Response(body, media_type=content_type)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotbook.adapters.db.tables import bookings, holds
@@ -61,3 +62,13 @@ async def active_hold_of(conn: AsyncConnection, customer_id: UUID) -> Hold | Non
         )
     ).one_or_none()
     return hold_from_row(row) if row else None
+
+
+async def count_live_holds(conn: AsyncConnection, now: datetime) -> int:
+    """How many holds are active and not yet expired."""
+    count = await conn.scalar(
+        select(func.count())
+        .select_from(holds)
+        .where(holds.c.active_slot_id.is_not(None), holds.c.expires_at > now)
+    )
+    return int(count or 0)
