@@ -2,8 +2,9 @@
 
 - Webhooks: each a signed `payment.succeeded` for a payment of its own (so each is a real
   confirming transaction: hold, slot, booking, escrow, the event's record), posted by the
-  bench straight to `POST /v1/webhooks/sandbox` at a fixed concurrency; latency from the
-  request to its answer.
+  bench straight to `POST /v1/webhooks/sandbox`, first one at a time (a gateway's steady
+  delivery: the handling itself), then at a fixed concurrency (a burst: handling and
+  queueing for two cores); latency from the request to its answer.
 - Success to booking: 32 flows at once. Each customer waits on its payment
   (`GET /v1/payments/{id}?wait=10`), then all 32 payments are completed at the sandbox
   gateway (a process of its own, delivering its webhooks over HTTP); latency from the
@@ -32,6 +33,8 @@ class PaymentFigures:
     webhook_ms: list[float] = field(default_factory=list)
     webhook_statuses: dict[int, int] = field(default_factory=dict)
     webhook_concurrency: int = 0
+    webhook_one_ms: list[float] = field(default_factory=list)  # one at a time, no queueing
+    webhook_one_statuses: dict[int, int] = field(default_factory=dict)
     webhook_server_cpu_ms: float = float("nan")  # per webhook, the server's processes
     webhook_pg_cpu_ms: float = float("nan")  # per webhook, PostgreSQL's
     success_to_booking_ms: list[float] = field(default_factory=list)

@@ -35,6 +35,7 @@ VENV_BIN = REPO / ".venv" / "bin"
 JWT_SECRET = "bench-only-jwt-secret-0123456789abcdef-0123"
 WEBHOOK_SECRET = "whsec_YmVuY2gtb25seS13ZWJob29rLXNlY3JldC0wMTIzNDU2"
 WEBHOOKS = 300  # signed successes posted straight to the service
+WEBHOOKS_ONE_AT_A_TIME = 100  # and these before them, one after another
 WEBHOOK_CONCURRENCY = 8
 FLOWS = 32  # payments completed at the gateway at one moment
 DB, DB_REF, DB_REF_HOT = "slotbook_bench", "slotbook_bench_ref", "slotbook_bench_refhot"
@@ -261,10 +262,14 @@ class Bench:
         """Webhook handling, and gateway success to booking with 32 flows at once."""
         print("  payments: webhooks, success to booking ...", flush=True)
         figures = run.slotbook.payments
-        people = random.sample(self.general, WEBHOOKS + FLOWS)
+        people = random.sample(self.general, WEBHOOKS_ONE_AT_A_TIME + WEBHOOKS + FLOWS)
         slots = [self.target_slots.pop() for _ in people]
         opened = await payments.open_payments(sb.port, people, slots)
+        one_by_one, opened = opened[:WEBHOOKS_ONE_AT_A_TIME], opened[WEBHOOKS_ONE_AT_A_TIME:]
         by_webhook, flows = opened[:WEBHOOKS], opened[WEBHOOKS:]
+        figures.webhook_one_ms, figures.webhook_one_statuses = await payments.webhooks(
+            sb.port, [p for _, p in one_by_one], WEBHOOK_SECRET, concurrency=1
+        )
         figures.webhook_concurrency = WEBHOOK_CONCURRENCY
         own, pg = sorted({sb.proc.pid, *sb.worker_pids}), servers.postgres_pids()
         cpu0, pg0 = servers.cpu_seconds(own), servers.cpu_seconds(pg)
