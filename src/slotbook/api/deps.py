@@ -20,6 +20,12 @@ def context_of(request: Request) -> Context:
     return ctx
 
 
+async def _context(request: Request) -> Context:
+    """`context_of` as a dependency: a coroutine, so FastAPI calls it in the event loop
+    (a plain function dependency costs every request a hop through the thread pool)."""
+    return context_of(request)
+
+
 def principal_from_header(ctx: Context, authorization: str | None) -> Principal:
     """The caller proven by an `Authorization: Bearer` header, or InvalidToken."""
     if not authorization:
@@ -43,7 +49,7 @@ def require_role(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     return dependency
 
 
-Ctx = Annotated[Context, Depends(context_of)]
+Ctx = Annotated[Context, Depends(_context)]
 CurrentUser = Annotated[Principal, Depends(require_role())]
 CurrentCustomer = Annotated[Principal, Depends(require_role(Role.CUSTOMER))]
 CurrentProvider = Annotated[Principal, Depends(require_role(Role.PROVIDER))]
