@@ -162,7 +162,7 @@ async def test_a_hosted_page_gateway_shows_no_qr_page_of_slotbook(
     assert (page.status_code, page.headers["location"]) == (303, f"/holds/{hold_id}")
 
 
-async def test_another_customers_card_and_qr_pages_are_not_found(
+async def test_another_customers_card_qr_and_result_pages_are_not_found(
     ctx: Context, client: httpx.AsyncClient, gateway: FakeGateway
 ) -> None:
     gateway.takes_card_token = gateway.promptpay_qr_image = True
@@ -171,7 +171,9 @@ async def test_another_customers_card_and_qr_pages_are_not_found(
     qr_page = chosen.headers["location"]
     mallory = await builders.customer(ctx, "mallory")
     await log_in(client, mallory.email)  # the same browser, now signed in as someone else
-    for path in (qr_page, f"/holds/{hold_id}/card"):
+    result_page = qr_page.removesuffix("/qr") + "/result"
+    assert (await client.get(result_page)).status_code == 200  # the owner's own
+    for path in (qr_page, result_page, f"/holds/{hold_id}/card"):
         page = await client.get(path)
         assert page.status_code == 404, path
         assert "fake.example" not in page.text

@@ -17,6 +17,7 @@ from slotbook.domain.states import HoldStatus, PaymentStatus
 from slotbook.service_layer import holds, payments
 from slotbook.web import card_pages
 from slotbook.web.describe import offers, slot_view
+from slotbook.web.loading import not_found, own_hold
 from slotbook.web.pages import ctx_of, render, see_other, to_login
 from slotbook.web.session import check_form, principal_of
 
@@ -33,7 +34,7 @@ async def book(request: Request, slot_id: Annotated[UUID, Form()], csrf: Field) 
     try:
         view = await slot_view(ctx, slot_id)
     except e.NotFound:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     if who is None:
         return to_login(request, f"/providers/{view.provider.id}")
     if who.role is not Role.CUSTOMER:
@@ -57,14 +58,10 @@ async def book(request: Request, slot_id: Annotated[UUID, Form()], csrf: Field) 
 async def hold_page(request: Request, hold_id: UUID) -> Response:
     """The live hold with its countdown, price and payment methods; once lost, why and
     the alternatives; once confirmed, the booking."""
-    ctx = ctx_of(request)
-    who = principal_of(ctx, request)
-    if who is None:
-        return to_login(request)
-    try:
-        hold = await holds.get_hold(ctx, hold_id=hold_id, customer_id=who.user_id)
-    except e.HoldNotFound:
-        return render(request, "not_found.html", 404, principal=who)
+    opened = await own_hold(request, hold_id)
+    if isinstance(opened, Response):
+        return opened
+    ctx, who, hold = opened
     if hold.status is HoldStatus.CONFIRMED and hold.booking_id is not None:
         return see_other(f"/bookings/{hold.booking_id}")
     view = await slot_view(ctx, hold.slot_id)
@@ -134,7 +131,7 @@ async def pay(
     except e.HoldNotActive:
         return see_other(f"/holds/{hold_id}")
     except e.HoldNotFound:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     except e.GatewayRefused:
         if card_token is not None:  # the card was declined or refused: try another
             return await _card_problem(request, hold_id, "card-refused")
@@ -155,7 +152,7 @@ async def _card_problem(request: Request, hold_id: UUID, problem: str) -> Respon
     try:
         hold = await holds.get_hold(ctx, hold_id=hold_id, customer_id=who.user_id)
     except e.HoldNotFound:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     if hold.status is not HoldStatus.ACTIVE:
         return see_other(f"/holds/{hold_id}")
     return await card_pages.card_page(request, ctx, who, hold, problem=problem, status_code=422)
@@ -171,7 +168,7 @@ async def cancel(request: Request, hold_id: UUID, csrf: Field) -> Response:
     try:
         hold = await holds.cancel_hold(ctx, hold_id=hold_id, customer_id=who.user_id)
     except e.HoldNotFound:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     except e.HoldNotActive:
         return see_other(f"/holds/{hold_id}")
     view = await slot_view(ctx, hold.slot_id)

@@ -11,16 +11,14 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from slotbook.domain import errors as e
 from slotbook.domain.gateway import PaymentMethod
 from slotbook.domain.holds import Hold
 from slotbook.domain.model import Principal
 from slotbook.domain.states import FINAL_PAYMENT_STATUSES, HoldStatus
-from slotbook.service_layer import holds, payments
 from slotbook.service_layer.context import Context
 from slotbook.web.describe import slot_view
-from slotbook.web.pages import ctx_of, render, see_other, to_login
-from slotbook.web.session import principal_of
+from slotbook.web.loading import own_hold, own_payment
+from slotbook.web.pages import render, see_other
 
 router = APIRouter(include_in_schema=False)
 CARD_TOKEN = re.compile(r"\w{1,128}")
@@ -64,14 +62,10 @@ async def card_page(
 @router.get("/holds/{hold_id}/card")
 async def card(request: Request, hold_id: UUID) -> Response:
     """The card form, while the hold is live; the hold's own page otherwise."""
-    ctx = ctx_of(request)
-    who = principal_of(ctx, request)
-    if who is None:
-        return to_login(request)
-    try:
-        hold = await holds.get_hold(ctx, hold_id=hold_id, customer_id=who.user_id)
-    except e.HoldNotFound:
-        return render(request, "not_found.html", 404, principal=who)
+    opened = await own_hold(request, hold_id)
+    if isinstance(opened, Response):
+        return opened
+    ctx, who, hold = opened
     if hold.status is not HoldStatus.ACTIVE or not needs_card_page(ctx, PaymentMethod.CARD):
         return see_other(f"/holds/{hold_id}")
     return await card_page(request, ctx, who, hold)
@@ -80,15 +74,10 @@ async def card(request: Request, hold_id: UUID) -> Response:
 @router.get("/payments/{payment_id}/qr")
 async def promptpay_qr(request: Request, payment_id: UUID) -> Response:
     """The PromptPay QR to scan, the time left, and a wait for the payment's outcome."""
-    ctx = ctx_of(request)
-    who = principal_of(ctx, request)
-    if who is None:
-        return to_login(request)
-    try:
-        payment = await payments.get_payment(ctx, payment_id=payment_id, customer_id=who.user_id)
-        hold = await holds.get_hold(ctx, hold_id=payment.hold_id, customer_id=who.user_id)
-    except (e.PaymentNotFound, e.HoldNotFound):
-        return render(request, "not_found.html", 404, principal=who)
+    opened = await own_payment(request, payment_id)
+    if isinstance(opened, Response):
+        return opened
+    ctx, who, payment, hold = opened
     if payment.status in FINAL_PAYMENT_STATUSES or hold.status is not HoldStatus.ACTIVE:
         return see_other(f"/payments/{payment_id}/result")
     shown_here = ctx.gateways.named(payment.gateway).promptpay_qr_image

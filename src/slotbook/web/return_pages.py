@@ -12,6 +12,7 @@ from slotbook.domain import errors as e
 from slotbook.domain.states import FINAL_PAYMENT_STATUSES, HoldStatus, PaymentStatus
 from slotbook.service_layer import holds, payments
 from slotbook.web.describe import offers, slot_view
+from slotbook.web.loading import not_found, own_payment
 from slotbook.web.pages import ctx_of, render, see_other, to_login
 from slotbook.web.session import principal_of
 
@@ -29,7 +30,7 @@ async def back_from_gateway(request: Request, payment_id: UUID) -> Response:
     try:
         payment = await payments.mark_returned(ctx, payment_id=payment_id, customer_id=who.user_id)
     except e.PaymentNotFound:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     if payment.status in FINAL_PAYMENT_STATUSES:
         return see_other(f"/payments/{payment_id}/result")
     deadline = min(ctx.settings.payment_confirm_timeout_seconds, 5)
@@ -63,15 +64,10 @@ async def payment_status(request: Request, payment_id: UUID) -> Response:
 @router.get("/payments/{payment_id}/result")
 async def payment_result(request: Request, payment_id: UUID) -> Response:
     """The outcome: the booking once confirmed, else what went wrong and what to do."""
-    ctx = ctx_of(request)
-    who = principal_of(ctx, request)
-    if who is None:
-        return to_login(request)
-    try:
-        payment = await payments.get_payment(ctx, payment_id=payment_id, customer_id=who.user_id)
-        hold = await holds.get_hold(ctx, hold_id=payment.hold_id, customer_id=who.user_id)
-    except (e.PaymentNotFound, e.HoldNotFound):
-        return render(request, "not_found.html", 404, principal=who)
+    opened = await own_payment(request, payment_id)
+    if isinstance(opened, Response):
+        return opened
+    ctx, who, payment, hold = opened
     if hold.status is HoldStatus.CONFIRMED and hold.booking_id is not None:
         return see_other(f"/bookings/{hold.booking_id}")
     view = await slot_view(ctx, hold.slot_id)
