@@ -169,10 +169,11 @@ async def test_another_customers_card_qr_and_result_pages_are_not_found(
     _, hold_id, csrf = await held(ctx, client)
     chosen = await client.post(f"/holds/{hold_id}/pay", data={"method": "promptpay", "csrf": csrf})
     qr_page = chosen.headers["location"]
+    result_page = qr_page.removesuffix("/qr") + "/result"
+    for path in (qr_page, result_page, f"/holds/{hold_id}/card"):
+        assert (await client.get(path)).status_code == 200, path  # the owner's own
     mallory = await builders.customer(ctx, "mallory")
     await log_in(client, mallory.email)  # the same browser, now signed in as someone else
-    result_page = qr_page.removesuffix("/qr") + "/result"
-    assert (await client.get(result_page)).status_code == 200  # the owner's own
     for path in (qr_page, result_page, f"/holds/{hold_id}/card"):
         page = await client.get(path)
         assert page.status_code == 404, path
