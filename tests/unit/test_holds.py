@@ -122,3 +122,13 @@ def test_a_slot_that_has_started_reads_closed(status: SlotStatus) -> None:
 def test_a_booked_slot_stays_booked_after_its_start() -> None:
     slot = a_slot(SlotStatus.BOOKED)
     assert slot.status_at(slot.ends_at) is SlotStatus.BOOKED
+
+
+def test_seconds_left_count_down_to_zero_and_stay_there() -> None:
+    clock = ManualClock(T0)
+    hold = a_hold(clock)
+    assert hold.seconds_left(clock.now()) == TTL
+    clock.advance(0.5)
+    assert hold.seconds_left(clock.now()) == TTL - 1  # whole seconds, rounded down
+    clock.advance(TTL)
+    assert hold.seconds_left(clock.now()) == 0

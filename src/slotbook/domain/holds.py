@@ -28,6 +28,10 @@ class Hold:
         """An active hold is expired from `expires_at` on, whether or not a sweeper has run."""
         return self.status is HoldStatus.ACTIVE and now >= self.expires_at
 
+    def seconds_left(self, now: datetime) -> int:
+        """Whole seconds until the hold runs out (0 once it has)."""
+        return max(0, int((self.expires_at - now).total_seconds()))
+
     def is_live(self, now: datetime) -> bool:
         """Active and unexpired: the only kind of hold that blocks its slot."""
         return self.status is HoldStatus.ACTIVE and now < self.expires_at

@@ -79,7 +79,7 @@ async def hold_page(request: Request, hold_id: UUID) -> Response:
         )
     paid = await payments.payments_of_hold(ctx, hold.id)
     pending = [p for p, _ in paid if p.status is PaymentStatus.PENDING]
-    remaining = max(0, int((hold.expires_at - ctx.clock.now()).total_seconds()))
+    remaining = hold.seconds_left(ctx.clock.now())
     return render(
         request,
         "hold.html",

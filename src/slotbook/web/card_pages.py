@@ -44,7 +44,7 @@ async def card_page(
     status_code: int = 200,
 ) -> Response:
     """The card form of a live hold, with what went wrong with the last card, if anything."""
-    remaining = max(0, int((hold.expires_at - ctx.clock.now()).total_seconds()))
+    remaining = hold.seconds_left(ctx.clock.now())
     return render(
         request,
         "card.html",
@@ -83,7 +83,7 @@ async def promptpay_qr(request: Request, payment_id: UUID) -> Response:
     shown_here = ctx.gateways.named(payment.gateway).promptpay_qr_image
     if payment.method is not PaymentMethod.PROMPTPAY or not payment.redirect_url or not shown_here:
         return see_other(f"/holds/{hold.id}")  # paid on the gateway's own page, if at all
-    remaining = max(0, int((hold.expires_at - ctx.clock.now()).total_seconds()))
+    remaining = hold.seconds_left(ctx.clock.now())
     return render(
         request,
         "promptpay_qr.html",
