@@ -1,12 +1,14 @@
 """A real HTTP server on the loopback whose clock the test moves: the app of `slotbook
 serve`, served by uvicorn on a thread of the test process with a ManualClock (a server
-process reads the system clock, which no test may move)."""
+process reads the system clock, which no test may move). It is ready once uvicorn's
+startup is through (as `tests/e2e/servers.py` waits for a process to say so), within
+START_SECONDS."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +25,27 @@ from tests.e2e.servers import JWT_SECRET, START_SECONDS, STOP_SECONDS, WEBHOOK_S
 class ClockedServer:
     url: str
     clock: ManualClock
+
+
+class _SignallingServer(uvicorn.Server):
+    """uvicorn's server, setting `settled` once its startup is through (`started` tells
+    whether it serves) or its thread gives up."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.settled = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.settled.set()
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            super().run(sockets=sockets)
+        finally:
+            self.settled.set()
 
 
 @asynccontextmanager
@@ -50,15 +73,13 @@ async def clocked_server(database_url: str, clock: ManualClock) -> AsyncIterator
         log_level="warning",
         access_log=False,
     )
-    server = uvicorn.Server(config)
+    server = _SignallingServer(config)
     thread = threading.Thread(target=server.run, name="clocked server", daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while not server.started:
-            assert thread.is_alive(), "the server stopped while starting"
-            assert time.monotonic() < deadline, "the server did not start"
-            await asyncio.sleep(0.05)  # polling for readiness, not waiting for time
+        settled = await asyncio.to_thread(server.settled.wait, START_SECONDS)
+        assert settled, "the server did not start"
+        assert server.started, "the server stopped while starting"
         yield ClockedServer(url, clock)
     finally:
         server.should_exit = True
