@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +31,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from slotbook.adapters.gateways.omise import OmiseGateway
-from tests.stand_ins import StandIn, fixture, serving
+from tests.stand_ins import Answer, StandIn, fixture, running
 
 SECRET_KEY = "skey_test_slotbook000000000000"
 WEBHOOK_SECRET = base64.b64encode(b"slotbook omise webhook secret!!!").decode()
@@ -51,7 +50,6 @@ OMISE_JS = """window.Omise = (function () {
   };
 })();
 """
-Answer = tuple[int, dict[str, Any]]
 
 
 @dataclass
@@ -61,7 +59,6 @@ class OmiseStandIn(StandIn):
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhook_url: str | None = None  # where a completed 3-D Secure page posts its event
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def routes(self) -> list[Route]:
         e = self.endpoint
@@ -103,7 +100,7 @@ class OmiseStandIn(StandIn):
             status, answer = 400, {**fixture("omise", "error_invalid_card.json")}
             answer["message"] = "number is invalid"
         else:
-            token_id = f"tokn_test_slotbook{next(self._ids):06d}"
+            token_id = self.new_id("tokn_test_slotbook")
             answer.update(id=token_id, used=False, location=f"{self.url}/tokens/{token_id}")
             answer["card"] = {**fixture("omise", "charge.json")["card"], "name": card["name"]}
             answer["card"]["last_digits"] = number[-4:]
@@ -127,7 +124,7 @@ class OmiseStandIn(StandIn):
     async def _create(self, request: Request, body: bytes) -> Answer:
         asked = json.loads(body)
         charge = fixture("omise", "charge.json")
-        charge_id = f"chrg_test_slotbook{next(self._ids):06d}"
+        charge_id = self.new_id("chrg_test_slotbook")
         charge.update(
             id=charge_id,
             location=f"/charges/{charge_id}",
@@ -173,7 +170,7 @@ class OmiseStandIn(StandIn):
             return 400, {"object": "error", "code": "failed_refund", "message": "not refundable"}
         asked = json.loads(body)
         refund = fixture("omise", "refund.json")
-        refund_id = f"rfnd_test_slotbook{next(self._ids):06d}"
+        refund_id = self.new_id("rfnd_test_slotbook")
         refund.update(
             id=refund_id,
             location=f"/charges/{charge['id']}/refunds/{refund_id}",
@@ -201,10 +198,8 @@ class OmiseStandIn(StandIn):
 
     def event(self, key: str, data: dict[str, Any], *, event_id: str | None = None) -> bytes:
         """The body Omise posts for this event."""
-        event = fixture("omise", "event.json")
-        event_id = event_id or f"evnt_test_slotbook{next(self._ids):06d}"
-        event.update(id=event_id, key=key, data=data, location=f"/events/{event_id}")
-        return json.dumps(event).encode()
+        event_id = event_id or self.new_id("evnt_test_slotbook")
+        return self.envelope(event_id, key=key, data=data, location=f"/events/{event_id}")
 
 
 def omise_signed(
@@ -226,18 +221,17 @@ async def running_omise(
     *, timeout_seconds: float = 5.0
 ) -> AsyncIterator[tuple[OmiseStandIn, OmiseGateway]]:
     """The stand-in on loopback and slotbook's adapter pointed at it."""
-    stand_in = OmiseStandIn()
-    async with serving(stand_in, stand_in.routes()) as url:
-        gateway = OmiseGateway(
+
+    def gateway_for(url: str) -> OmiseGateway:
+        return OmiseGateway(
             secret_key=SECRET_KEY,
             webhook_secret=WEBHOOK_SECRET,
             api_base=url,
             timeout_seconds=timeout_seconds,
         )
-        try:
-            yield stand_in, gateway
-        finally:
-            await gateway.aclose()
+
+    async with running(OmiseStandIn(), gateway_for) as both:
+        yield both
 
 
 def _luhn(number: str) -> bool:

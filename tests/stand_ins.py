@@ -1,19 +1,22 @@
 """What the Stripe and Omise stand-ins share: answers built from the documented bodies under
-tests/fixtures/<provider>/, every request recorded, replays by Idempotency-Key (as both
-providers do), and faults a test queues: an answer of its own (a 5xx, a decline) or a
-request held until the stand-in closes (the client's timeout runs out first)."""
+tests/fixtures/<provider>/, ids minted in order, every request recorded, replays by
+Idempotency-Key (as both providers do), faults a test queues (an answer of its own, a 5xx
+or a decline, or a request held until the stand-in closes: the client's timeout runs out
+first), event bodies in the provider's envelope, and `running`: the stand-in on loopback
+with slotbook's adapter pointed at it."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import json
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +27,7 @@ from tests.sandbox_helpers import LocalServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HANG = -1  # a queued fault: hold the request until the stand-in closes
+Answer = tuple[int, dict[str, Any]]  # a status and its JSON body
 
 
 def fixture(provider: str, name: str) -> dict[str, Any]:
@@ -46,11 +50,27 @@ class StandIn:
 
     provider: str
     seen: list[Seen] = field(default_factory=list)
-    faults: deque[tuple[int, dict[str, Any]]] = field(default_factory=deque)
-    replays: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    faults: deque[Answer] = field(default_factory=deque)
+    replays: dict[str, Answer] = field(default_factory=dict)
     released: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
     honours_idempotency_keys: bool = True  # Stripe does; Omise documents no such thing
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def routes(self) -> list[Route]:
+        """The provider's own paths (each stand-in says which)."""
+        raise NotImplementedError
+
+    def new_id(self, prefix: str) -> str:
+        """The next id of this stand-in, in the provider's shape: `prefix` and six digits."""
+        return f"{prefix}{next(self._ids):06d}"
+
+    def envelope(self, event_id: str, **fields: Any) -> bytes:
+        """The body the provider posts for an event: its documented envelope
+        (tests/fixtures/<provider>/event.json) with this id and these fields."""
+        event = fixture(self.provider, "event.json")
+        event.update(id=event_id, **fields)
+        return json.dumps(event).encode()
 
     def fail_next(self, status: int, body: dict[str, Any] | None = None) -> None:
         """The next request answers this status (and body), whatever it asks."""
@@ -64,7 +84,7 @@ class StandIn:
         return [s.headers.get("idempotency-key") for s in self.seen if s.method == "POST"]
 
     def endpoint(
-        self, handle: Callable[[Request, bytes], Awaitable[tuple[int, dict[str, Any]]]]
+        self, handle: Callable[[Request, bytes], Awaitable[Answer]]
     ) -> Callable[[Request], Awaitable[Response]]:
         async def serve(request: Request) -> Response:
             body = await request.body()
@@ -90,12 +110,28 @@ class StandIn:
         return serve
 
 
+class Gateway(Protocol):
+    """Slotbook's adapter of a provider, as `running` uses it."""
+
+    async def aclose(self) -> None: ...
+
+
+S = TypeVar("S", bound=StandIn)
+G = TypeVar("G", bound=Gateway)
+
+
 @asynccontextmanager
-async def serving(stand_in: StandIn, routes: list[Route]) -> AsyncIterator[str]:
-    """The stand-in on a loopback port of its own; its base URL."""
-    async with LocalServer(Starlette(routes=routes), lifespan="off") as server:
+async def running(stand_in: S, gateway_for: Callable[[str], G]) -> AsyncIterator[tuple[S, G]]:
+    """The stand-in on a loopback port of its own (its base URL in `url`), and slotbook's
+    adapter made by `gateway_for` from that URL; at the end the adapter is closed and any
+    request held by `hang_next` let go."""
+    async with LocalServer(Starlette(routes=stand_in.routes()), lifespan="off") as server:
         stand_in.url = server.url
         try:
-            yield server.url
+            gateway = gateway_for(server.url)
+            try:
+                yield stand_in, gateway
+            finally:
+                await gateway.aclose()
         finally:
             stand_in.released.set()

@@ -4,8 +4,6 @@ and the webhook events Stripe would send, signed as Stripe signs them."""
 
 from __future__ import annotations
 
-import itertools
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,11 +16,10 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from slotbook.adapters.gateways.stripe_checkout import StripeGateway
-from tests.stand_ins import StandIn, fixture, serving
+from tests.stand_ins import Answer, StandIn, fixture, running
 
 SECRET_KEY = "sk_test_slotbook0000000000000000"
 WEBHOOK_SECRET = "whsec_slotbooktest0000000000000000000000"
-Answer = tuple[int, dict[str, Any]]
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -40,7 +37,6 @@ class StripeStandIn(StandIn):
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     refund_status: str = "succeeded"  # what a new refund is
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def routes(self) -> list[Route]:
         e = self.endpoint
@@ -55,7 +51,7 @@ class StripeStandIn(StandIn):
     async def _create(self, request: Request, body: bytes) -> Answer:
         form = _form(body)
         session = fixture("stripe", "checkout_session.json")
-        session_id = f"cs_test_slotbook{next(self._ids):06d}"
+        session_id = self.new_id("cs_test_slotbook")
         amount = int(form["line_items[0][price_data][unit_amount]"])
         session.update(
             id=session_id,
@@ -101,7 +97,7 @@ class StripeStandIn(StandIn):
             return _invalid("This PaymentIntent has no successful charge to refund")
         refund = fixture("stripe", "refund.json")
         refund.update(
-            id=f"re_slotbook{next(self._ids):06d}",
+            id=self.new_id("re_slotbook"),
             amount=int(form.get("amount", intent["amount"])),
             currency=intent["currency"],
             payment_intent=intent["id"],
@@ -121,7 +117,7 @@ class StripeStandIn(StandIn):
         session = self.sessions[session_id]
         intent = fixture("stripe", "payment_intent.json")
         intent.update(
-            id=f"pi_slotbook{next(self._ids):06d}",
+            id=self.new_id("pi_slotbook"),
             amount=session["amount_total"],
             amount_received=session["amount_total"] if intent_status == "succeeded" else 0,
             currency=session["currency"],
@@ -142,14 +138,12 @@ class StripeStandIn(StandIn):
         return self._event(kind, self.refunds[refund_id], event_id)
 
     def _event(self, kind: str, found: dict[str, Any], event_id: str | None) -> bytes:
-        event = fixture("stripe", "event.json")
-        event.update(
-            id=event_id or f"evt_slotbook{next(self._ids):06d}",
+        return self.envelope(
+            event_id or self.new_id("evt_slotbook"),
             type=kind,
             created=int(time.time()),
             data={"object": dict(found)},
         )
-        return json.dumps(event).encode()
 
 
 def stripe_signed(
@@ -168,15 +162,14 @@ async def running_stripe(
     *, timeout_seconds: float = 5.0
 ) -> AsyncIterator[tuple[StripeStandIn, StripeGateway]]:
     """The stand-in on loopback and slotbook's adapter pointed at it."""
-    stand_in = StripeStandIn()
-    async with serving(stand_in, stand_in.routes()) as url:
-        gateway = StripeGateway(
+
+    def gateway_for(url: str) -> StripeGateway:
+        return StripeGateway(
             secret_key=SECRET_KEY,
             webhook_secret=WEBHOOK_SECRET,
             api_base=url,
             timeout_seconds=timeout_seconds,
         )
-        try:
-            yield stand_in, gateway
-        finally:
-            await gateway.aclose()
+
+    async with running(StripeStandIn(), gateway_for) as both:
+        yield both

@@ -1,7 +1,8 @@
 """The end-to-end payment world over each gateway: a real `slotbook serve` with the
 sandbox gateway process, or with Stripe or Omise taking both methods through stand-ins of
-their APIs on loopback. `pf.complete` moves the money there; the gateway's signed webhook
-travels to the server over HTTP, as each provider sends it."""
+their APIs on loopback (a `StandInWorld`, both stand-ins at hand). `pf.complete` moves the
+money there; the gateway's signed webhook travels to the server over HTTP, as each
+provider sends it (Omise's own 3-D Secure page posts it too)."""
 
 from __future__ import annotations
 
@@ -68,11 +69,22 @@ class OmiseDriver:
         await _post(world, "omise", omise_signed(body, at=int(time.time())), body)
 
 
+@dataclass(kw_only=True)
+class StandInWorld(pf.World):
+    """The world of a gateway other than the sandbox: the stand-ins the server talks to."""
+
+    stripe: StripeStandIn
+    omise: OmiseStandIn
+
+
 @asynccontextmanager
 async def gateway_world(
     launch: Launcher, database_url: str, gateway: str, **env: str
 ) -> AsyncIterator[pf.World]:
-    """The server with `gateway` taking card and PromptPay payments."""
+    """The server with `gateway` taking card and PromptPay payments (for Stripe or Omise a
+    `StandInWorld`); `env` goes last, so it may change any setting: e.g.
+    SLOTBOOK_PROMPTPAY_GATEWAY=omise beside Stripe's cards (`pf.complete` settles through
+    `gateway`'s driver still)."""
     if gateway == "sandbox":
         world = await pf.open_world(launch, database_url, **env)
         try:
@@ -92,12 +104,25 @@ async def gateway_world(
             "SLOTBOOK_OMISE_WEBHOOK_SECRET": omise_stand_in.WEBHOOK_SECRET,
             "SLOTBOOK_OMISE_PUBLIC_KEY": omise_stand_in.PUBLIC_KEY,
             "SLOTBOOK_OMISE_API_BASE": omise.url,
+            "SLOTBOOK_OMISE_JS_URL": f"{omise.url}/omise.js",
             **env,
         }
         server = await launch.server(database_url, **settings)
+        omise.webhook_url = f"{server.url}/v1/webhooks/omise"
         api = client_for(server.url, timeout=pf.WAIT_SECONDS)
         driver: pf.Driver = StripeDriver(stripe) if gateway == "stripe" else OmiseDriver(omise)
-        world = pf.World(launch, database_url, server, server, api, api, settings, driver)
+        world = StandInWorld(
+            launch,
+            database_url,
+            server,
+            server,
+            api,
+            api,
+            settings,
+            driver,
+            stripe=stripe,
+            omise=omise,
+        )
         try:
             yield world
         finally:

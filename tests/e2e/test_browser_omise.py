@@ -14,41 +14,24 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests import omise_stand_in
 from tests.e2e import payment_flows as pf
-from tests.e2e.booking import client_for
 from tests.e2e.browser import chromium, new_page, provider_with_slots, shoot
 from tests.e2e.browser import sign_up_in_browser as sign_up
+from tests.e2e.gateway_worlds import StandInWorld, gateway_world
 from tests.e2e.servers import Launcher
 from tests.e2e.test_browser_booking import open_provider
-from tests.omise_stand_in import OmiseStandIn, omise_signed, running_omise
+from tests.omise_stand_in import OmiseStandIn, omise_signed
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 async def omise(launch: Launcher) -> AsyncIterator[tuple[pf.World, OmiseStandIn]]:
-    async with running_omise() as (stand_in, _):
-        env = {
-            **pf.SERVER_ENV,
-            "SLOTBOOK_PAYMENT_CONFIRM_TIMEOUT_SECONDS": "5",
-            "SLOTBOOK_CARD_GATEWAY": "omise",
-            "SLOTBOOK_PROMPTPAY_GATEWAY": "omise",
-            "SLOTBOOK_OMISE_SECRET_KEY": omise_stand_in.SECRET_KEY,
-            "SLOTBOOK_OMISE_WEBHOOK_SECRET": omise_stand_in.WEBHOOK_SECRET,
-            "SLOTBOOK_OMISE_PUBLIC_KEY": omise_stand_in.PUBLIC_KEY,
-            "SLOTBOOK_OMISE_API_BASE": stand_in.url,
-            "SLOTBOOK_OMISE_JS_URL": f"{stand_in.url}/omise.js",
-        }
-        url = await launch.sqlite()
-        server = await launch.server(url, **env)
-        stand_in.webhook_url = f"{server.url}/v1/webhooks/omise"
-        api = client_for(server.url, timeout=pf.WAIT_SECONDS)
-        world = pf.World(launch, url, server, server, api, api, env)
-        try:
-            yield world, stand_in
-        finally:
-            await pf.close_world(world)
+    url = await launch.sqlite()
+    confirm = {"SLOTBOOK_PAYMENT_CONFIRM_TIMEOUT_SECONDS": "5"}
+    async with gateway_world(launch, url, "omise", **confirm) as world:
+        assert isinstance(world, StandInWorld)
+        yield world, world.omise
 
 
 @pytest.fixture

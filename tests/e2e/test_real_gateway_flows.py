@@ -12,15 +12,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
-from tests import omise_stand_in, stripe_stand_in
 from tests.e2e import payment_flows as pf
-from tests.e2e.booking import client_for
+from tests.e2e.gateway_worlds import StandInWorld, gateway_world
 from tests.e2e.servers import Launcher
-from tests.omise_stand_in import OmiseStandIn, omise_signed, running_omise
-from tests.stripe_stand_in import StripeStandIn, running_stripe, stripe_signed
+from tests.omise_stand_in import OmiseStandIn, omise_signed
+from tests.stripe_stand_in import StripeStandIn, stripe_signed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 PRICE = 45_000
@@ -35,27 +33,11 @@ class Live:
 
 @pytest.fixture
 async def live(launch: Launcher) -> AsyncIterator[Live]:
-    async with running_stripe() as (stripe, _), running_omise() as (omise, _):
-        env = {
-            **pf.SERVER_ENV,
-            "SLOTBOOK_CARD_GATEWAY": "stripe",
-            "SLOTBOOK_PROMPTPAY_GATEWAY": "omise",
-            "SLOTBOOK_STRIPE_SECRET_KEY": stripe_stand_in.SECRET_KEY,
-            "SLOTBOOK_STRIPE_WEBHOOK_SECRET": stripe_stand_in.WEBHOOK_SECRET,
-            "SLOTBOOK_STRIPE_API_BASE": stripe.url,
-            "SLOTBOOK_OMISE_SECRET_KEY": omise_stand_in.SECRET_KEY,
-            "SLOTBOOK_OMISE_WEBHOOK_SECRET": omise_stand_in.WEBHOOK_SECRET,
-            "SLOTBOOK_OMISE_API_BASE": omise.url,
-        }
-        url = await launch.postgres()
-        server = await launch.server(url, **env)
-        api = client_for(server.url, timeout=pf.WAIT_SECONDS)
-        unused = httpx.AsyncClient(base_url=server.url)
-        world = pf.World(launch, url, server, server, api, unused, env)
-        try:
-            yield Live(world, stripe, omise)
-        finally:
-            await pf.close_world(world)
+    """Stripe takes cards, Omise PromptPay."""
+    url = await launch.postgres()
+    async with gateway_world(launch, url, "stripe", SLOTBOOK_PROMPTPAY_GATEWAY="omise") as world:
+        assert isinstance(world, StandInWorld)
+        yield Live(world, world.stripe, world.omise)
 
 
 async def post_webhook(live: Live, gateway: str, headers: dict[str, str], body: bytes) -> None:
