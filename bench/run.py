@@ -62,7 +62,7 @@ class Bench:
         self.holders = catalog.tokens[CUSTOMERS - HOLDERS :]
         n_hot = args.bursts * len(args.workers)
         # the 409 scenario's slots, 8 per holder of the login burst, one per payment
-        per_run = HOLDERS + 8 * LOGIN_BURST_HOLDERS + WEBHOOKS + FLOWS
+        per_run = HOLDERS + 8 * LOGIN_BURST_HOLDERS + WEBHOOKS_ONE_AT_A_TIME + WEBHOOKS + FLOWS
         n_targets = per_run * len(args.workers)
         self.hot_slots = catalog.slot_ids[:n_hot]
         self.target_slots = catalog.slot_ids[n_hot : n_hot + n_targets]
