@@ -9,35 +9,10 @@ from collections.abc import Iterator
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from slotbook.api.routes import (
-    admin,
-    auth,
-    availability,
-    bookings,
-    catalog,
-    holds,
-    ops,
-    payments,
-    providers,
-    saved_bookings,
-    webhooks,
-)
-from slotbook.web import (
-    auth_pages,
-    booking_list_pages,
-    booking_pages,
-    card_pages,
-    catalog_pages,
-    hours_pages,
-    return_pages,
-    saved_pages,
-)
+from slotbook.api.app import ROUTE_MODULES
+from slotbook.web.app import PAGE_MODULES
 
-MODULES = (
-    *(holds, payments, webhooks, bookings, saved_bookings, auth, availability, providers),
-    *(catalog, admin, ops, catalog_pages, auth_pages, booking_pages, card_pages),
-    *(return_pages, booking_list_pages, saved_pages, hours_pages),
-)
+MODULES = (*ROUTE_MODULES, *PAGE_MODULES)
 
 
 def _calls(dependant: Dependant) -> Iterator[object]:

@@ -45,6 +45,22 @@ DESCRIPTION = """Pick a provider's slot, lock it for 10 minutes, pay up front.
 Errors are RFC 9457 `application/problem+json` with a `request_id`."""
 
 
+# the API's route modules, in matching order: the hot route matches first
+ROUTE_MODULES = (
+    holds,
+    payments,
+    webhooks,
+    bookings,
+    saved_bookings,
+    auth,
+    availability,
+    providers,
+    catalog,
+    admin,
+    ops,
+)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -107,20 +123,7 @@ def create_app(
         app.state.ctx = context
     errors.install(app)
     openapi.install(app)
-    # the hot route matches first
-    for module in (
-        holds,
-        payments,
-        webhooks,
-        bookings,
-        saved_bookings,
-        auth,
-        availability,
-        providers,
-        catalog,
-        admin,
-        ops,
-    ):
+    for module in ROUTE_MODULES:
         app.include_router(module.router)
     install_pages(app)
     if sandbox_app is not None:  # after every route of the service, so matched last

@@ -25,22 +25,23 @@ from slotbook.web import (
 from slotbook.web.pages import render
 from slotbook.web.session import FormRefused
 
+PAGE_MODULES = (
+    catalog_pages,
+    auth_pages,
+    booking_pages,
+    card_pages,
+    return_pages,
+    booking_list_pages,
+    saved_pages,
+    hours_pages,
+)
 STATIC = "/static"
 SWAGGER = "/static/swagger"
 
 
 def install(app: FastAPI) -> None:
     """Add the pages, /static and /docs to `app` (FastAPI's own /docs turned off)."""
-    for module in (
-        catalog_pages,
-        auth_pages,
-        booking_pages,
-        card_pages,
-        return_pages,
-        booking_list_pages,
-        saved_pages,
-        hours_pages,
-    ):
+    for module in PAGE_MODULES:
         app.include_router(module.router)
     static = Path(str(resources.files("slotbook.web").joinpath("static")))
     app.mount(STATIC + "/app", StaticFiles(directory=static), name="static")
