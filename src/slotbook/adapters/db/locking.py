@@ -18,9 +18,10 @@ How each writer keeps it (each links back here):
   the hold, read again once its slot is locked, because until then anyone could move it.
 - the sweeper (`repos.hold_writes.release_expired`): the slots of the due holds, then the
   holds, both with SKIP LOCKED.
-- payments (`service_layer/payments.py`, `payment_outcomes.py`, `obligations.py`): the
-  hold's slot and the hold (`lock_slot_and_hold`), then the payment (`FOR UPDATE`), then
-  what the outcome writes: the booking, the refund, the ledger.
+- payments (`service_layer/payments.py`, `payment_outcomes.py` with `confirmation.py`,
+  `obligations.py`): the hold's slot and the hold (`lock_slot_and_hold`), then the
+  payment (`FOR UPDATE`), then what the outcome writes: the booking, the refund, the
+  ledger.
 - bookings (`service_layer/bookings.py`): the slot and the hold, then the booking, then its
   payment and the ledger.
 
