@@ -273,3 +273,24 @@ async def test_a_claimed_delivery_waits_for_its_lease_to_end(
         (taken_over,) = await delivered(gw, payment_id)
     assert taken_over["attempts"] == 2
     assert webhook.headers["webhook-id"] == claimed.event_id
+
+
+async def test_a_new_events_copies_are_claimed_as_it_is_written_and_sent_at_once(
+    tmp_path: Path, clock: ManualClock, receiver: tuple[Receiver, str]
+) -> None:
+    """No wait for the worker's next pass: the settling transaction claims the copies due
+    now (so the answer to `complete` already finds each attempted), a delayed copy is
+    left to the worker, and every result is written back."""
+    inbox, url = receiver
+    async with running_sandbox(tmp_path / "sandbox.db", clock) as gw:
+        now_paid, later = await started(gw, url), await started(gw, url)
+        await gw.complete(now_paid, webhook={"duplicates": 1})
+        await gw.complete(later, webhook={"delay_ms": 1_000})
+        claimed = await gw.deliveries(now_paid)
+        (waiting,) = await gw.deliveries(later)
+        webhooks = await inbox.wait_for(2)
+        sent = await delivered(gw, now_paid, 2)
+    assert [copy["attempts"] for copy in claimed] == [1, 1]
+    assert (waiting["status"], waiting["attempts"]) == ("pending", 0)
+    assert [(copy["attempts"], copy["last_status_code"]) for copy in sent] == [(1, 200)] * 2
+    assert {json.loads(w.body)["data"]["payment"]["id"] for w in webhooks} == {now_paid}

@@ -7,6 +7,12 @@ anything else (an error status, a refused connection, a timeout) schedules the n
 attempt after 1, 2, 4 ... times the first backoff (at most five minutes), until the
 delivery's give-up time, when it is abandoned. The attempts of one claimed batch go out
 together and their results are written together, in one transaction of the file.
+
+A new event's copies that are due at once do not wait for the worker's next pass: the
+transaction that writes the event claims them too (`claim_new`), and once it commits they
+are sent straight away (`send_now`), their results written in one transaction with any
+others that came back meanwhile. A process that dies before sending them leaves them
+claimed until the lease ends, as for any claim; then any worker sends them.
 """
 
 from __future__ import annotations
@@ -56,13 +62,41 @@ class Deliverer:
             headers={"user-agent": USER_AGENT, "content-type": "application/json"},
         )
         self._woken = asyncio.Event()
+        self._running = False
+        self._sending: set[asyncio.Task[None]] = set()
+        self._unrecorded: list[tuple[store.DueDelivery, datetime, int | None, str | None]] = []
+        self._recording: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Look for due deliveries now (a new event, or a test that moved the clock)."""
         self._woken.set()
 
+    async def claim_new(self, conn: AsyncConnection, event_id: str) -> list[store.DueDelivery]:
+        """In the transaction that wrote the event: claim its copies due now, for
+        `send_now` once it commits (none while this process's worker is not running)."""
+        if not self._running:
+            return []
+        now = self._clock.now()
+        return await store.claim_due(
+            conn, now=now, lease_until=now + self._lease(), limit=CLAIM_BATCH, event_id=event_id
+        )
+
+    def send_now(self, due: list[store.DueDelivery]) -> None:
+        """Send deliveries claimed by a committed transaction, each at once."""
+        for delivery in due:
+            task = asyncio.create_task(self._send_and_record(delivery))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
     async def run(self) -> None:
         """Deliver until cancelled; a failing pass is logged and tried again."""
+        self._running = True
+        try:
+            await self._run()
+        finally:
+            self._running = False
+
+    async def _run(self) -> None:
         while True:
             self._woken.clear()
             try:
@@ -77,9 +111,10 @@ class Deliverer:
     async def deliver_due(self) -> int:
         """Claim what is due now and attempt it; how many were attempted."""
         now = self._clock.now()
-        lease = timedelta(seconds=self._config.webhook_timeout_seconds + LEASE_MARGIN_SECONDS)
         async with self._db.write() as conn:
-            due = await store.claim_due(conn, now=now, lease_until=now + lease, limit=CLAIM_BATCH)
+            due = await store.claim_due(
+                conn, now=now, lease_until=now + self._lease(), limit=CLAIM_BATCH
+            )
         if not due:
             return 0
         results = await asyncio.gather(*(self._attempt(delivery) for delivery in due))
@@ -89,7 +124,34 @@ class Deliverer:
         return len(due)
 
     async def close(self) -> None:
+        """Stop sending (what was claimed and not recorded is sent again once its lease
+        ends) and close the client."""
+        pending = [*self._sending, *([self._recording] if self._recording else [])]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         await self._client.aclose()
+
+    def _lease(self) -> timedelta:
+        return timedelta(seconds=self._config.webhook_timeout_seconds + LEASE_MARGIN_SECONDS)
+
+    async def _send_and_record(self, delivery: store.DueDelivery) -> None:
+        self._unrecorded.append((delivery, *await self._attempt(delivery)))
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._record_unrecorded())
+
+    async def _record_unrecorded(self) -> None:
+        """Write every result that came back, in one transaction while more come back;
+        a failed write is logged and left to the leases."""
+        while self._unrecorded:
+            try:
+                async with self._db.write() as conn:
+                    batch, self._unrecorded = self._unrecorded, []
+                    for delivery, sent_at, code, error in batch:
+                        await self._record(conn, delivery, sent_at, code, error)
+            except Exception:
+                log.exception("webhook_results_not_recorded")
+                return
 
     async def _pass(self) -> float:
         """Deliver what can be claimed now; the seconds to wait before the next pass. An

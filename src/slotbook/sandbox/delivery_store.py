@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal_column, or_, select, update
+from sqlalchemy import func, literal_column, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotbook.domain.gateway import EventKind
@@ -87,13 +87,20 @@ async def next_claimable_at(conn: AsyncConnection) -> datetime | None:
 
 
 async def claim_due(
-    conn: AsyncConnection, *, now: datetime, lease_until: datetime, limit: int
+    conn: AsyncConnection,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    event_id: str | None = None,
 ) -> list[DueDelivery]:
-    """Take up to `limit` due deliveries no other worker holds, until `lease_until`."""
+    """Take up to `limit` due deliveries no other worker holds (of one event, if given),
+    until `lease_until`."""
     free = or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until <= now)
+    of_event = deliveries.c.event_id == event_id if event_id is not None else true()
     due_ids = (
         select(deliveries.c.id)
-        .where(deliveries.c.status == PENDING, deliveries.c.due_at <= now, free)
+        .where(deliveries.c.status == PENDING, deliveries.c.due_at <= now, free, of_event)
         .order_by(deliveries.c.due_at, deliveries.c.id)
         .limit(limit)
         .scalar_subquery()

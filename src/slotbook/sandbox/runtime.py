@@ -30,6 +30,7 @@ from slotbook.sandbox import delivery_store, payment_store
 from slotbook.sandbox.config import SandboxConfig
 from slotbook.sandbox.db import SandboxDb
 from slotbook.sandbox.deliverer import Deliverer
+from slotbook.sandbox.delivery_store import DueDelivery
 from slotbook.sandbox.errors import NotRefundable, RefundTooLarge, StorageUnavailable
 from slotbook.sandbox.model import (
     PAYMENT_PREFIX,
@@ -148,11 +149,12 @@ class Sandbox:
     async def settle(
         self, payment_id: str, outcome: Outcome, shaping: WebhookShaping | None = None
     ) -> PaymentRecord:
-        """Settle a payment not settled yet, cancelled ones included; AlreadySettled else."""
-        now = self.clock.now()
+        """Settle a payment not settled yet, cancelled ones included; AlreadySettled else.
+        Stamped once the file's write lock is held: the times follow the commit order."""
         async with self.db.write() as conn:
+            now = self.clock.now()
             payment = await payment_store.settle(conn, payment_id, outcome, now)
-            await delivery_store.record_event(
+            event_id = await delivery_store.record_event(
                 conn,
                 outcome.event,
                 payment=payment,
@@ -160,6 +162,8 @@ class Sandbox:
                 shaping=shaping or WebhookShaping(),
                 give_up_after=self._give_up_after,
             )
+            due = await self.deliverer.claim_new(conn, event_id)
+        self.deliverer.send_now(due)
         self.deliverer.wake()
         return payment
 
@@ -176,7 +180,10 @@ class Sandbox:
             )
             if earlier is not None:
                 return await payment_store.load_refund(conn, earlier), False
-            refund = await self._take_refund(conn, payment, refund_id, amount_minor, currency, now)
+            refund, due = await self._take_refund(
+                conn, payment, refund_id, amount_minor, currency, now
+            )
+        self.deliverer.send_now(due)
         self.deliverer.wake()
         return refund, True
 
@@ -188,7 +195,7 @@ class Sandbox:
         amount_minor: int,
         currency: str,
         now: datetime,
-    ) -> RefundRecord:
+    ) -> tuple[RefundRecord, list[DueDelivery]]:
         if payment.status is not GatewayPaymentStatus.SUCCEEDED:
             raise NotRefundable(f"payment {payment.id} is {payment.status.value}, not succeeded")
         if currency != payment.currency:
@@ -205,7 +212,7 @@ class Sandbox:
             refund_id, payment.id, amount_minor, currency, RefundStatus.SUCCEEDED, now
         )
         await payment_store.insert_refund(conn, refund)
-        await delivery_store.record_event(
+        event_id = await delivery_store.record_event(
             conn,
             EventKind.REFUND_SUCCEEDED,
             payment=await payment_store.load_payment(conn, payment.id),
@@ -214,7 +221,7 @@ class Sandbox:
             shaping=WebhookShaping(),
             give_up_after=self._give_up_after,
         )
-        return refund
+        return refund, await self.deliverer.claim_new(conn, event_id)
 
     async def events(self, payment_id: str) -> list[dict[str, object]]:
         async with self.db.read() as conn:
