@@ -7,10 +7,11 @@
   queueing for two cores); latency from the request to its answer.
 - Success to booking: 32 flows at once. Each customer waits on its payment
   (`GET /v1/payments/{id}?wait=10`), then all 32 payments are completed at the sandbox
-  gateway (a process of its own, delivering its webhooks over HTTP); latency from the
-  `complete` call to the moment the waiting request answers `succeeded`. The same flows
-  are also timed from `complete`'s answer (the gateway has recorded the success; the
-  sandbox settles one payment at a time, so the last of 32 calls waits for the others).
+  gateway at once (a process of its own, delivering its webhooks over HTTP); latency
+  from the moment the gateway recorded each success (its `settled_at`, the same machine's
+  clock) to the moment the waiting request answers `succeeded`. The same flows are also
+  timed from the `complete` call, which adds the sandbox's own queue: it settles one
+  payment at a time, so the last of 32 calls waits for the other 31.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ class PaymentFigures:
     webhook_one_statuses: dict[int, int] = field(default_factory=dict)
     webhook_server_cpu_ms: float = float("nan")  # per webhook, the server's processes
     webhook_pg_cpu_ms: float = float("nan")  # per webhook, PostgreSQL's
-    success_to_booking_ms: list[float] = field(default_factory=list)
-    recorded_to_booking_ms: list[float] = field(default_factory=list)  # from complete's answer
+    success_to_booking_ms: list[float] = field(default_factory=list)  # from settled_at
+    call_to_booking_ms: list[float] = field(default_factory=list)  # from the complete call
     flows_confirmed: int = 0
     flows: int = 0
 
@@ -124,18 +125,18 @@ async def webhooks(
 async def success_to_booking(
     port: int, sandbox_port: int, flows: list[tuple[str, dict[str, object]]]
 ) -> tuple[list[float], list[float], int]:
-    """Complete every payment at the gateway at once; from each `complete` call, and from
-    its answer, to its waiting customer's answer `succeeded`, in ms; how many were
-    confirmed."""
+    """Complete every payment at the gateway at once; from each success as the gateway
+    recorded it, and from each `complete` call, to its waiting customer's answer
+    `succeeded`, in ms; how many were confirmed."""
     limits = httpx.Limits(max_connections=2 * len(flows) + 4)
     async with (
         httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=30, limits=limits) as api,
         httpx.AsyncClient(base_url=f"http://{HOST}:{sandbox_port}", timeout=30) as gateway,
     ):
-        completed_at: dict[object, float] = {}
-        recorded_at: dict[object, float] = {}
+        called_at: dict[object, float] = {}  # perf_counter
+        settled_at: dict[object, float] = {}  # the gateway's record, as a perf_counter time
 
-        async def wait(token: str, payment: dict[str, object]) -> tuple[float, float] | None:
+        async def wait(token: str, payment: dict[str, object]) -> tuple[object, float] | None:
             answer = await api.get(
                 f"/v1/payments/{payment['id']}",
                 params={"wait": 10},
@@ -143,23 +144,27 @@ async def success_to_booking(
             )
             if answer.json().get("status") != "succeeded":
                 return None
-            answered = time.perf_counter()
-            since_recorded = answered - recorded_at.get(payment["id"], answered)
-            return (answered - completed_at[payment["id"]]) * 1000, max(0.0, since_recorded) * 1000
+            return payment["id"], time.perf_counter()  # often before complete's answer
 
         async def complete(payment: dict[str, object]) -> None:
-            completed_at[payment["id"]] = time.perf_counter()
+            called_at[payment["id"]] = time.perf_counter()
             done = await gateway.post(
                 f"/sandbox/payments/{payment['gateway_payment_id']}/complete",
                 json={"outcome": "succeeded"},
             )
             if done.status_code != 200:
                 raise RuntimeError(f"complete at the sandbox: {done.text}")
-            recorded_at[payment["id"]] = time.perf_counter()
+            # the wall clock's settled_at, moved onto perf_counter's scale
+            ago = time.time() - datetime.fromisoformat(done.json()["settled_at"]).timestamp()
+            settled_at[payment["id"]] = time.perf_counter() - ago
 
         waiting = [asyncio.create_task(wait(t, p)) for t, p in flows]
         await asyncio.sleep(0.5)  # every wait is parked on its payment first
         await asyncio.gather(*(complete(p) for _, p in flows))
         results = await asyncio.gather(*waiting)
-    confirmed = [ms for ms in results if ms is not None]
-    return [c for c, _ in confirmed], [r for _, r in confirmed], len(confirmed)
+    confirmed = [answered for answered in results if answered is not None]
+    return (
+        [(at - settled_at[paid]) * 1000 for paid, at in confirmed],
+        [(at - called_at[paid]) * 1000 for paid, at in confirmed],
+        len(confirmed),
+    )

@@ -238,7 +238,7 @@ def table(run: Run) -> list[Row]:
             ratio=False,
         ),
         text(
-            "gateway success to booking, flows at once",
+            "gateway's recorded success to booking, flows at once",
             lambda s: (
                 f"{s.payments.flows_confirmed} of {s.payments.flows} confirmed"
                 if s.payments.flows
@@ -258,14 +258,14 @@ def table(run: Run) -> list[Row]:
             ratio=False,
         ),
         row(
-            "  from complete's answer p50 ms",
-            lambda s: percentile(s.payments.recorded_to_booking_ms, 50),
+            "  from the complete call p50 ms",
+            lambda s: percentile(s.payments.call_to_booking_ms, 50),
             ".1f",
             ratio=False,
         ),
         row(
-            "  from complete's answer p99 ms",
-            lambda s: percentile(s.payments.recorded_to_booking_ms, 99),
+            "  from the complete call p99 ms",
+            lambda s: percentile(s.payments.call_to_booking_ms, 99),
             ".1f",
             ratio=False,
         ),

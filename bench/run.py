@@ -281,7 +281,7 @@ class Bench:
         figures.flows = len(flows)
         (
             figures.success_to_booking_ms,
-            figures.recorded_to_booking_ms,
+            figures.call_to_booking_ms,
             figures.flows_confirmed,
         ) = await payments.success_to_booking(sb.port, self.gateway_port, flows)
 
