@@ -18,7 +18,7 @@ from slotbook.service_layer import bookings
 from slotbook.service_layer.context import Context
 from slotbook.web.calendar import ics_of
 from slotbook.web.describe import SlotView, slot_view
-from slotbook.web.pages import ctx_of, render, see_other, to_login
+from slotbook.web.pages import ctx_of, not_found, render, see_other, to_login
 from slotbook.web.saved_pages import saved_rows
 from slotbook.web.session import check_form, principal_of
 
@@ -88,7 +88,7 @@ async def booking_page(request: Request, booking_id: UUID) -> Response:
         return to_login(request)
     booking = await _one(ctx, who, booking_id)
     if booking is None:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     view = await slot_view(ctx, booking.slot_id)
     return render(request, "booking.html", principal=who, booking=booking, view=view)
 
@@ -102,7 +102,7 @@ async def booking_calendar(request: Request, booking_id: UUID) -> Response:
         return to_login(request)
     booking = await _one(ctx, who, booking_id)
     if booking is None or booking.status is not BookingStatus.CONFIRMED:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     view = await slot_view(ctx, booking.slot_id)
     return Response(
         ics_of(booking, view, stamp=ctx.clock.now()),
@@ -131,7 +131,7 @@ async def _act(request: Request, booking_id: UUID, action: Action) -> Response:
     try:
         await action(ctx, booking_id=booking_id, principal=who)
     except e.BookingNotFound:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     except e.BookingNotActive:
         pass  # already moved on: the page shows how it is now
     back = "/provider/bookings" if who.role is Role.PROVIDER else f"/bookings/{booking_id}"

@@ -17,8 +17,8 @@ from slotbook.domain.states import HoldStatus, PaymentStatus
 from slotbook.service_layer import holds, payments
 from slotbook.web import card_pages
 from slotbook.web.describe import offers, slot_view
-from slotbook.web.loading import not_found, own_hold
-from slotbook.web.pages import ctx_of, render, see_other, to_login
+from slotbook.web.loading import own_hold
+from slotbook.web.pages import ctx_of, not_found, render, see_other, to_login
 from slotbook.web.session import check_form, principal_of
 
 router = APIRouter(include_in_schema=False)

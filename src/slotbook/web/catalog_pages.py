@@ -16,7 +16,7 @@ from slotbook.adapters.db.repos.catalog import SlotFilter
 from slotbook.domain.errors import ProviderNotFound
 from slotbook.domain.slots import Slot
 from slotbook.service_layer import catalog
-from slotbook.web.pages import ctx_of, render
+from slotbook.web.pages import ctx_of, not_found, render
 
 router = APIRouter(include_in_schema=False)
 DAYS_SHOWN = 14
@@ -57,7 +57,7 @@ async def provider_page(request: Request, provider_id: UUID) -> Response:
     try:
         detail = await catalog.provider_detail(ctx, provider_id=provider_id)
     except ProviderNotFound:
-        return render(request, "not_found.html", 404)
+        return not_found(request)
     now = ctx.clock.now()
     query = SlotFilter(
         provider_id=provider_id,

@@ -16,7 +16,7 @@ from slotbook.service_layer import accounts, availability, catalog
 from slotbook.service_layer.context import Context
 from slotbook.web.hours_form import Errors, HoursForm, form_of, parse
 from slotbook.web.hours_problems import place, zone_errors
-from slotbook.web.pages import ctx_of, render, see_other, to_login
+from slotbook.web.pages import ctx_of, not_found, render, see_other, to_login
 from slotbook.web.session import check_form, principal_of
 
 router = APIRouter(include_in_schema=False)
@@ -36,7 +36,7 @@ async def _provider(ctx: Context, request: Request) -> tuple[Principal, UUID] | 
     except InvalidToken:
         return to_login(request, PAGE)
     if user.provider_id is None:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     return who, user.provider_id
 
 

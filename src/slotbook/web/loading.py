@@ -16,7 +16,7 @@ from slotbook.domain.model import Principal
 from slotbook.domain.payments import Payment
 from slotbook.service_layer import holds, payments
 from slotbook.service_layer.context import Context
-from slotbook.web.pages import ctx_of, render, to_login
+from slotbook.web.pages import ctx_of, not_found, to_login
 from slotbook.web.session import principal_of
 
 
@@ -35,11 +35,6 @@ class OwnPayment(NamedTuple):
     who: Principal
     payment: Payment
     hold: Hold
-
-
-def not_found(request: Request, who: Principal | None) -> Response:
-    """The not-found page (404)."""
-    return render(request, "not_found.html", 404, principal=who)
 
 
 async def own_hold(request: Request, hold_id: UUID) -> OwnHold | Response:

@@ -70,6 +70,11 @@ def render(
     return response
 
 
+def not_found(request: Request, who: Principal | None = None) -> Response:
+    """The not-found page (404)."""
+    return render(request, "not_found.html", 404, principal=who)
+
+
 def to_login(request: Request, back: str | None = None) -> Response:
     """Off to the log-in page, back here (or to `back`) afterwards."""
     return RedirectResponse(f"/login?next={quote(back or request.url.path)}", status_code=303)

@@ -12,8 +12,8 @@ from slotbook.domain import errors as e
 from slotbook.domain.states import FINAL_PAYMENT_STATUSES, HoldStatus, PaymentStatus
 from slotbook.service_layer import holds, payments
 from slotbook.web.describe import offers, slot_view
-from slotbook.web.loading import not_found, own_payment
-from slotbook.web.pages import ctx_of, render, see_other, to_login
+from slotbook.web.loading import own_payment
+from slotbook.web.pages import ctx_of, not_found, render, see_other, to_login
 from slotbook.web.session import principal_of
 
 router = APIRouter(include_in_schema=False)

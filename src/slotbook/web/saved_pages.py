@@ -15,7 +15,7 @@ from slotbook.domain.model import Principal, Role
 from slotbook.service_layer import saved_bookings
 from slotbook.service_layer.context import Context
 from slotbook.web.describe import SlotView, offers, slot_view
-from slotbook.web.pages import ctx_of, render, see_other, to_login
+from slotbook.web.pages import ctx_of, not_found, render, see_other, to_login
 from slotbook.web.session import check_form, principal_of
 
 router = APIRouter(include_in_schema=False)
@@ -52,7 +52,7 @@ async def save(request: Request, slot_id: Annotated[UUID, Form()], csrf: Field) 
     try:
         await saved_bookings.save(ctx, customer_id=who.user_id, slot_id=slot_id, note=None)
     except e.SlotNotFound:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     except e.SlotStarted:
         return render(request, "message.html", 409, principal=who, message="slot-started")
     except e.TooManySaved:
@@ -71,7 +71,7 @@ async def checkout(request: Request, saved_id: UUID, csrf: Field) -> Response:
     try:
         placed = await saved_bookings.checkout(ctx, saved_id=saved_id, customer_id=who.user_id)
     except e.SavedBookingNotFound:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     except e.SlotUnavailable as exc:
         found = await saved_bookings.get_saved(ctx, saved_id=saved_id, customer_id=who.user_id)
         return render(
@@ -100,5 +100,5 @@ async def delete(request: Request, saved_id: UUID, csrf: Field) -> Response:
     try:
         await saved_bookings.delete_saved(ctx, saved_id=saved_id, customer_id=who.user_id)
     except e.SavedBookingNotFound:
-        return render(request, "not_found.html", 404, principal=who)
+        return not_found(request, who)
     return see_other(SAVED_LIST)
