@@ -172,12 +172,19 @@ async def _lock_for(
     ctx: Context, conn: AsyncConnection, report: Report, now: datetime
 ) -> tuple[Slot, Hold, Payment] | None:
     """Record the event (None if seen before), then lock slot, hold and payment."""
-    if report.event is not None and not await webhook_events.record_once(
-        conn, report.gateway, report.event, now=now
-    ):
-        return None
-    payment_id = report.payment_id or await payment_repo.reported_payment_id(
-        conn, report.gateway, report.gateway_payment_id, report.reference
+    found = None
+    if report.event is not None:
+        fresh, found = await webhook_events.record_and_find(
+            conn, report.gateway, report.event, now=now
+        )
+        if not fresh:
+            return None
+    payment_id = (
+        report.payment_id
+        or found
+        or await payment_repo.reported_payment_id(
+            conn, report.gateway, report.gateway_payment_id, report.reference
+        )
     )
     locked = await locking.lock_for_payment(conn, payment_id) if payment_id else None
     if locked is None:

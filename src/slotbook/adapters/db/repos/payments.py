@@ -90,7 +90,7 @@ async def payment_by_gateway_id(
 
 
 # the hot statements of a webhook, built once (construction costs more than execution)
-_BY_GATEWAY_ID = select(payments.c.id).where(
+BY_GATEWAY_ID = select(payments.c.id).where(
     payments.c.gateway == bindparam("gateway"),
     payments.c.gateway_payment_id == bindparam("gateway_payment_id"),
 )
@@ -121,7 +121,7 @@ async def reported_payment_id(
     payment is another gateway's or already has another gateway id. None: not ours."""
     if gateway_payment_id:
         found = await conn.scalar(
-            _BY_GATEWAY_ID, {"gateway": gateway, "gateway_payment_id": gateway_payment_id}
+            BY_GATEWAY_ID, {"gateway": gateway, "gateway_payment_id": gateway_payment_id}
         )
         if found is not None:
             return UUID(str(found))
