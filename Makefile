@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test check bench install migrate demo-data clean
+.PHONY: run test check bench screenshots install migrate demo-data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ check: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/mypy src
+
+screenshots: $(STAMP)
+	SLOTBOOK_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest $(wildcard tests/e2e/test_browser_*.py)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -5,6 +5,7 @@ shot. Without /usr/bin/chromium the tests skip, except under CI, where they fail
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +20,12 @@ from tests.e2e.booking import PASSWORD, Account, hourly, iso, tomorrow_at
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+# a test run pictures into a scratch folder; `make screenshots` points this at
+# docs/screenshots to refresh the README's pictures (a plain run never rewrites them)
+SCREENSHOTS = Path(
+    os.environ.get("SLOTBOOK_SCREENSHOTS_DIR")
+    or Path(tempfile.gettempdir()) / "slotbook-screenshots"
+)
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 SERIOUS = {"serious", "critical"}
@@ -70,7 +76,7 @@ async def violations(page: Page) -> list[dict[str, Any]]:
 
 
 async def shoot(page: Page, name: str) -> None:
-    """Screenshots at desktop and phone width into docs/screenshots/, and no serious
+    """Screenshots at desktop and phone width into SCREENSHOTS, and no serious
     accessibility violation at either width."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
@@ -84,6 +90,7 @@ async def shoot(page: Page, name: str) -> None:
 async def shoot_other(page: Page, name: str) -> None:
     """Another system's page (the gateway's hosted page): pictured at both widths, not
     checked."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         await page.set_viewport_size(size)
         await page.screenshot(path=SCREENSHOTS / f"{name}-{label}.png", full_page=True)
