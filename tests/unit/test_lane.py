@@ -1,0 +1,99 @@
+"""The fast lane answers exactly the routes in its table, as FastAPI would, and passes
+everything else on untouched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from slotbook.api.app import LANE_ROUTES, ROUTE_MODULES
+from slotbook.api.lane import FastLane
+from slotbook.domain.errors import SlotUnavailable
+
+
+def test_every_lane_route_is_the_endpoint_fastapi_serves_and_documents() -> None:
+    served = {
+        (method, route.path): route.endpoint
+        for module in ROUTE_MODULES
+        for route in module.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    assert LANE_ROUTES
+    for key, endpoint in LANE_ROUTES.items():
+        assert served.get(key) is endpoint, key
+
+
+class _Inner:
+    """The application behind the lane: answers 299 and remembers what reached it."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.seen.append((scope["method"], scope["path"]))
+        await PlainTextResponse("inner", status_code=299)(scope, receive, send)
+
+
+async def _ok(request: Request) -> Response:
+    assert request.app is OWNER  # endpoints find their context through the owner app
+    return PlainTextResponse(await request.body())
+
+
+async def _taken(_: Request) -> Response:
+    raise SlotUnavailable("the slot is held", slot_id="s1", suggestions=[])
+
+
+async def _invalid(_: Request) -> Response:
+    raise RequestValidationError([{"loc": ("body", "slot_id"), "msg": "bad", "type": "x"}])
+
+
+OWNER: Any = object()
+
+
+def _client(inner: _Inner) -> httpx.AsyncClient:
+    lane = FastLane(
+        inner,
+        owner=OWNER,
+        routes={("POST", "/ok"): _ok, ("POST", "/taken"): _taken, ("POST", "/invalid"): _invalid},
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=lane), base_url="http://t")
+
+
+async def test_a_lane_route_is_answered_by_its_endpoint() -> None:
+    inner = _Inner()
+    async with _client(inner) as client:
+        answer = await client.post("/ok", content=b"body")
+    assert (answer.status_code, answer.text) == (200, "body")
+    assert inner.seen == []
+
+
+async def test_errors_on_the_lane_are_the_problems_fastapi_would_answer() -> None:
+    async with _client(_Inner()) as client:
+        taken = await client.post("/taken")
+        invalid = await client.post("/invalid")
+    assert taken.status_code == 409
+    assert taken.headers["content-type"] == "application/problem+json"
+    assert taken.json()["type"] == "/problems/slot-unavailable"
+    assert taken.json()["suggestions"] == []
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"] == [{"loc": ["body", "slot_id"], "msg": "bad", "type": "x"}]
+
+
+async def test_other_methods_and_paths_go_on_to_the_application() -> None:
+    inner = _Inner()
+    async with _client(inner) as client:
+        answers = [
+            await client.get("/ok"),
+            await client.head("/ok"),
+            await client.post("/ok/"),
+            await client.post("/elsewhere"),
+        ]
+    assert [a.status_code for a in answers] == [299] * 4
+    assert inner.seen == [("GET", "/ok"), ("HEAD", "/ok"), ("POST", "/ok/"), ("POST", "/elsewhere")]
