@@ -46,6 +46,10 @@ async def _ok(request: Request) -> Response:
     return PlainTextResponse(await request.body())
 
 
+async def _named(request: Request) -> Response:
+    return PlainTextResponse(request.path_params["name"])
+
+
 async def _taken(_: Request) -> Response:
     raise SlotUnavailable("the slot is held", slot_id="s1", suggestions=[])
 
@@ -61,7 +65,12 @@ def _client(inner: _Inner) -> httpx.AsyncClient:
     lane = FastLane(
         inner,
         owner=OWNER,
-        routes={("POST", "/ok"): _ok, ("POST", "/taken"): _taken, ("POST", "/invalid"): _invalid},
+        routes={
+            ("POST", "/ok"): _ok,
+            ("POST", "/taken"): _taken,
+            ("POST", "/invalid"): _invalid,
+            ("POST", "/named/{name}"): _named,
+        },
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=lane), base_url="http://t")
 
@@ -72,6 +81,16 @@ async def test_a_lane_route_is_answered_by_its_endpoint() -> None:
         answer = await client.post("/ok", content=b"body")
     assert (answer.status_code, answer.text) == (200, "body")
     assert inner.seen == []
+
+
+async def test_a_last_path_parameter_reaches_the_endpoint_as_starlette_gives_it() -> None:
+    inner = _Inner()
+    async with _client(inner) as client:
+        answer = await client.post("/named/sandbox")
+        elsewhere = [await client.post(p) for p in ("/named/", "/named/a/b", "/named")]
+    assert (answer.status_code, answer.text) == (200, "sandbox")
+    assert [a.status_code for a in elsewhere] == [299] * 3
+    assert inner.seen == [("POST", "/named/"), ("POST", "/named/a/b"), ("POST", "/named")]
 
 
 async def test_errors_on_the_lane_are_the_problems_fastapi_would_answer() -> None:

@@ -62,7 +62,10 @@ ROUTE_MODULES = (
 )
 # answered by the fast lane (api/lane.py), past FastAPI's router; FastAPI still serves
 # and documents the same endpoints, and everything else
-LANE_ROUTES = {("POST", "/v1/holds"): holds.place_hold}
+LANE_ROUTES = {
+    ("POST", "/v1/holds"): holds.place_hold,
+    ("POST", "/v1/webhooks/{gateway}"): webhooks.receive_webhook,
+}
 
 
 def create_app(

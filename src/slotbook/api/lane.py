@@ -1,13 +1,17 @@
 """The fast lane: the busiest routes answered straight from the ASGI call.
 
-`POST /v1/holds` is the request every popular slot sees hundreds of times a second.
-FastAPI's stack around a route (its server-error and exception middleware, the exit
-stack, the router's matching) measured as about 30% of the server's CPU per hold. The
-lane sits just inside the request-id middleware (so request ids, the access log and the
-last-resort 500 apply as for any request), answers the (method, path) pairs in its table
-by calling their endpoint functions, the very functions FastAPI serves and documents,
-and maps their errors with the same handlers. Everything else, any other method on
-those paths included, goes on through FastAPI unchanged.
+`POST /v1/holds` is the request every popular slot sees hundreds of times a second, and
+a gateway's webhooks come in bursts. FastAPI's stack around a route (its server-error and
+exception middleware, the exit stack, the router's matching) measured as about 30% of the
+server's CPU per hold. The lane sits just inside the request-id middleware (so request
+ids, the access log and the last-resort 500 apply as for any request), answers the
+routes in its table by calling their endpoint functions, the very functions FastAPI
+serves and documents, and maps their errors with the same handlers. Everything else, any
+other method on those paths included, goes on through FastAPI unchanged.
+
+A route's path is exact, or ends in one parameter (`/v1/webhooks/{gateway}`): a
+non-empty last segment, handed to the endpoint in `request.path_params` as Starlette
+would.
 """
 
 from __future__ import annotations
@@ -26,19 +30,24 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class FastLane:
-    """Pure ASGI: `routes` maps (method, exact path) to an endpoint taking the request."""
+    """Pure ASGI: `routes` maps (method, path) to an endpoint taking the request."""
 
     def __init__(
         self, app: ASGIApp, *, owner: ASGIApp, routes: Mapping[tuple[str, str], Endpoint]
     ) -> None:
         self.app = app
         self.owner = owner  # the application the endpoints read their context from
-        self.routes = dict(routes)
+        self._exact: dict[tuple[str, str], Endpoint] = {}
+        self._last_param: dict[tuple[str, str], tuple[str, Endpoint]] = {}
+        for (method, path), endpoint in routes.items():
+            prefix, _, last = path.rpartition("/")
+            if last.startswith("{") and last.endswith("}"):
+                self._last_param[(method, prefix + "/")] = (last[1:-1], endpoint)
+            else:
+                self._exact[(method, path)] = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = None
-        if scope["type"] == "http":
-            endpoint = self.routes.get((scope["method"], scope["path"]))
+        endpoint = self._match(scope) if scope["type"] == "http" else None
         if endpoint is None:
             await self.app(scope, receive, send)
             return
@@ -50,3 +59,16 @@ class FastLane:
         except RequestValidationError as exc:
             response = validation_problem(exc.errors())
         await response(scope, receive, send)
+
+    def _match(self, scope: Scope) -> Endpoint | None:
+        method, path = scope["method"], scope["path"]
+        endpoint = self._exact.get((method, path))
+        if endpoint is not None or not self._last_param:
+            return endpoint
+        prefix, _, last = path.rpartition("/")
+        found = self._last_param.get((method, prefix + "/"))
+        if found is None or not last:
+            return None
+        name, endpoint = found
+        scope["path_params"] = {name: last}
+        return endpoint
