@@ -7,7 +7,7 @@ to inject a fault, their own hold store) instead of patching anything.
 from __future__ import annotations
 
 from slotbook.adapters.clock import SystemClock
-from slotbook.adapters.db.connections import create_bounded_pool
+from slotbook.adapters.db.connections import BoundedPool, create_bounded_pool
 from slotbook.adapters.db.engine import Database, create_engine, libpq_dsn
 from slotbook.adapters.db.hold_lock import SqlHoldStore
 from slotbook.adapters.db.pg_hold_batch import BATCH_SESSION, BatchingHoldStore
@@ -39,7 +39,8 @@ async def build_context(
     Raises SecretsRefused when the secrets cannot be used (production without them).
     """
     secrets = resolve_secrets(settings)
-    db = Database(create_engine(settings), health=create_engine(settings, pool_size=1))
+    raw = None if settings.is_sqlite else await _raw_pool(settings)
+    db = Database(create_engine(settings), health=create_engine(settings, pool_size=1), raw=raw)
     if hold_store is None:
         hold_store = await _default_hold_store(settings, db)
     return Context(
@@ -80,11 +81,15 @@ def configured_gateways(settings: Settings, secrets: Secrets) -> Gateways:
     return Gateways({method: built[name] for method, name in chosen.items()})
 
 
+async def _raw_pool(settings: Settings) -> BoundedPool:
+    """PostgreSQL's asyncpg pool of the hot paths (the hold store, success webhooks)."""
+    return await create_bounded_pool(libpq_dsn(settings.database_url), settings)
+
+
 async def _default_hold_store(settings: Settings, db: Database) -> HoldStore:
-    if db.is_sqlite:
+    if db.raw is None:
         return SqlHoldStore(db)
-    dsn = libpq_dsn(settings.database_url)
-    single = PgHoldStore(await create_bounded_pool(dsn, settings))
+    single = PgHoldStore(db.raw)
     if settings.hold_batch_connections == 0:
         return single
     return await batching_hold_store(settings, single)

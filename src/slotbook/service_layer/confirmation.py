@@ -51,11 +51,18 @@ async def confirm_in_one_statement(
 ) -> Payment:
     """The payment marked succeeded and everything `confirm` writes, as one statement on
     PostgreSQL (pg_confirm.py); the payment as it now is."""
-    confirmed = hold.confirm(now, uuid.uuid4())
-    booking = _booking_of(confirmed, payment, now)
-    escrow = _escrow_of(booking)
     return await pg_confirm.confirm_payment(
-        conn,
+        conn, confirming(hold, payment, gateway_payment_id=gateway_payment_id, now=now)
+    )
+
+
+def confirming(
+    hold: Hold, payment: Payment, *, gateway_payment_id: str | None, now: datetime
+) -> pg_confirm.Confirming:
+    """What confirming `hold` with `payment` writes in one statement, new ids drawn."""
+    booking = _booking_of(hold.confirm(now, uuid.uuid4()), payment, now)
+    escrow = _escrow_of(booking)
+    return pg_confirm.Confirming(
         payment=payment,
         booking=booking,
         escrow=escrow,

@@ -18,7 +18,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from slotbook.adapters.db import locking
+from slotbook.adapters.db import locking, pg_success
 from slotbook.adapters.db.repos import ledger, outbox, webhook_events
 from slotbook.adapters.db.repos import payments as payment_repo
 from slotbook.adapters.db.repos.hold_writes import release_hold
@@ -57,22 +57,71 @@ class Report:
 async def payment_succeeded(ctx: Context, report: Report) -> SuccessFate | None:
     """Record a success; its fate, or None for a duplicate event or an unknown payment."""
     now = ctx.clock.now()
+    settled = await _settle_at_once(ctx, report, now)
+    if isinstance(settled, _NotSettled):
+        settled = await _settle(ctx, report, now)
+    if settled is None:
+        return None
+    fate, paid = settled
+    if fate is not SuccessFate.ALREADY_RECORDED:
+        log.info("payment_succeeded", payment_id=str(paid.id), fate=fate.value)
+        ctx.payment_watch.poke(paid.id)
+    return fate
+
+
+class _NotSettled:
+    """The fast path did not apply: it wrote nothing, the general path decides."""
+
+
+async def _settle_at_once(
+    ctx: Context, report: Report, now: datetime
+) -> tuple[SuccessFate, Payment] | _NotSettled | None:
+    """PostgreSQL's common case of a success webhook, in three statements on the raw pool
+    (adapters/db/pg_success.py): a new event whose payment's hold is live and owns its
+    slot confirms it; a duplicate changes nothing; a success already recorded keeps only
+    the event's record. Anything else rolls back and is the general path's."""
+    event = report.event
+    raw = ctx.db.raw
+    if raw is None or event is None or not event.gateway_payment_id:
+        return _NotSettled()
+    if not ctx.settings.confirm_in_one_statement:
+        return _NotSettled()
+    async with pg_success.transaction(raw) as txn:
+        found = await txn.record_and_lock_slot(report.gateway, event, now=now)
+        if found is None:
+            return _NotSettled()  # no payment has that gateway id (yet): by reference
+        fresh, payment_id, slot = found
+        if not fresh:
+            return None
+        locked = await txn.lock_hold_and_payment(payment_id)
+        if locked is None:
+            return _NotSettled()
+        hold, payment = locked
+        fate = _fate(ctx, report, slot, hold, payment, now)
+        if fate is SuccessFate.CONFIRM:
+            payment = await txn.confirm(
+                confirmation.confirming(
+                    hold, payment, gateway_payment_id=event.gateway_payment_id, now=now
+                )
+            )
+        elif fate is not SuccessFate.ALREADY_RECORDED:
+            return _NotSettled()
+        txn.keep()
+        return fate, payment
+
+
+async def _settle(
+    ctx: Context, report: Report, now: datetime
+) -> tuple[SuccessFate, Payment] | None:
+    """Any success on either database, one transaction: its fate and the payment."""
     async with ctx.db.write() as conn:
         locked = await _lock_for(ctx, conn, report, now)
         if locked is None:
             return None
         slot, hold, payment = locked
-        policy = LatePolicy(ctx.settings.late_payment_policy.value)
-        fate = fate_of_success(
-            payment=payment,
-            hold=hold,
-            slot=slot,
-            now=now,
-            policy=policy,
-            amount_minor=report.amount_minor,
-        )
+        fate = _fate(ctx, report, slot, hold, payment, now)
         if fate is SuccessFate.ALREADY_RECORDED:
-            return fate
+            return fate, payment
         if fate is SuccessFate.CONFIRM and confirmation.in_one_statement(ctx, conn):
             paid = await confirmation.confirm_in_one_statement(
                 conn, hold, payment, gateway_payment_id=report.gateway_payment_id, now=now
@@ -85,9 +134,20 @@ async def payment_succeeded(ctx: Context, report: Report) -> SuccessFate | None:
                 await confirmation.book_free_slot(ctx, conn, slot, paid, now)
             else:
                 await owe_back(conn, paid, reason=_refund_reason(hold, report, paid), now=now)
-    log.info("payment_succeeded", payment_id=str(paid.id), fate=fate.value)
-    ctx.payment_watch.poke(paid.id)
-    return fate
+    return fate, paid
+
+
+def _fate(
+    ctx: Context, report: Report, slot: Slot, hold: Hold, payment: Payment, now: datetime
+) -> SuccessFate:
+    return fate_of_success(
+        payment=payment,
+        hold=hold,
+        slot=slot,
+        now=now,
+        policy=LatePolicy(ctx.settings.late_payment_policy.value),
+        amount_minor=report.amount_minor,
+    )
 
 
 async def payment_failed(ctx: Context, report: Report) -> bool:

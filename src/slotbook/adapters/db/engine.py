@@ -113,12 +113,21 @@ class Database:
     """The engine plus the two ways in: a write transaction and a read.
 
     Health checks go through an engine of their own (`health`, one connection), so a busy
-    request pool never makes the service look down.
+    request pool never makes the service look down. On PostgreSQL, `raw` is the asyncpg
+    pool of the hot paths (the hold store's statements, a success webhook's transaction),
+    which pay no session's cost per statement.
     """
 
-    def __init__(self, engine: AsyncEngine, *, health: AsyncEngine | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        health: AsyncEngine | None = None,
+        raw: connections.BoundedPool | None = None,
+    ) -> None:
         self.engine = engine
         self.health = health or engine
+        self.raw = raw
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._write_lock: asyncio.Lock | None = None
 
@@ -158,6 +167,8 @@ class Database:
         return value
 
     async def dispose(self) -> None:
+        if self.raw is not None:
+            await self.raw.close()
         await self.engine.dispose()
         if self.health is not self.engine:
             await self.health.dispose()

@@ -47,7 +47,7 @@ needs several slots (or holds, ...) locks them in id order.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import bindparam, select
@@ -112,7 +112,7 @@ _SLOT_OF_PAYMENT = (
     )
     .with_for_update()
 )
-_HOLD_AND_PAYMENT = (
+HOLD_AND_PAYMENT = (
     select(*HOLD_COLUMNS, *_PAYMENT_COLUMNS)
     .select_from(HOLD_FROM.join(payments, payments.c.hold_id == holds.c.id))
     .where(payments.c.id == _PAYMENT_ID)
@@ -131,11 +131,16 @@ async def lock_for_payment(
     slot_row = (await conn.execute(_SLOT_OF_PAYMENT, params)).one_or_none()
     if slot_row is None:
         return None
-    row = (await conn.execute(_HOLD_AND_PAYMENT, params)).one_or_none()
+    row = (await conn.execute(HOLD_AND_PAYMENT, params)).one_or_none()
     if row is None:
         return None
-    paid = {c.name: row._mapping[f"payment_{c.name}"] for c in payments.c}
-    return slot_from_row(slot_row), hold_from_row(row), payment_from_values(paid)
+    return slot_from_row(slot_row), *hold_and_payment_from_row(row)
+
+
+def hold_and_payment_from_row(row: Any) -> tuple[Hold, Payment]:
+    """The hold and the payment from a row of HOLD_AND_PAYMENT (attributes by name)."""
+    paid = {c.name: getattr(row, f"payment_{c.name}") for c in payments.c}
+    return hold_from_row(row), payment_from_values(paid)
 
 
 async def _lock_pair(

@@ -17,10 +17,13 @@ differential test (tests/integration/test_pg_confirm.py) holds both to the same 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, bindparam, cast, func, insert, literal, select, union_all, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotbook.adapters.db.payment_tables import ledger_entries, ledger_transactions, outbox
@@ -159,7 +162,7 @@ def _count(cte: Any) -> Any:
     return select(func.count()).select_from(cte).scalar_subquery()
 
 
-_CONFIRM = select(
+CONFIRM = select(
     _count(_paid).label("paid"),
     _count(_confirmed).label("confirmed"),
     _count(_booked).label("booked"),
@@ -171,38 +174,40 @@ _CONFIRM = select(
 )
 
 
-async def confirm_payment(
-    conn: AsyncConnection,
-    *,
-    payment: Payment,
-    booking: Booking,
-    escrow: Transaction,
-    escrow_id: Any,
-    entry_ids: tuple[Any, ...],
-    gateway_payment_id: str | None,
-    now: datetime,
-) -> Payment:
-    """Payment succeeded, hold confirmed, slot booked, booking and escrow written, the
-    hold's other pending payments withdrawn: one statement; the payment as moved."""
-    if len(escrow.entries) != ENTRIES or len(entry_ids) != ENTRIES:
+@dataclass(frozen=True, slots=True)
+class Confirming:
+    """What one confirmation writes: the payment (as read under the locks) moved to
+    succeeded, the booking, and its escrow's ledger transaction with the new rows' ids."""
+
+    payment: Payment
+    booking: Booking
+    escrow: Transaction
+    escrow_id: Any
+    entry_ids: tuple[Any, ...]
+    gateway_payment_id: str | None
+    now: datetime
+
+
+def confirm_params(c: Confirming) -> dict[str, Any]:
+    """The confirming statement's parameters (ValueError for another number of entries)."""
+    if len(c.escrow.entries) != ENTRIES or len(c.entry_ids) != ENTRIES:
         raise ValueError(f"the confirming statement writes {ENTRIES} ledger entries")
-    moved = payment.moved(PaymentStatus.SUCCEEDED)  # IllegalTransition before any write
     params: dict[str, Any] = {
-        "c_now": now,
-        "c_payment_id": payment.id,
-        "c_old_status": payment.status,
-        "c_gateway_payment_id": gateway_payment_id,
-        "c_hold_id": booking.hold_id,
-        "c_slot_id": booking.slot_id,
-        "c_booking_id": booking.id,
-        "c_provider_id": booking.provider_id,
-        "c_customer_id": booking.customer_id,
-        "c_amount_minor": booking.amount_minor,
-        "c_currency": booking.currency,
-        "c_txn_id": escrow_id,
-        "c_txn_kind": escrow.kind,
+        "c_now": c.now,
+        "c_payment_id": c.payment.id,
+        "c_old_status": c.payment.status,
+        "c_gateway_payment_id": c.gateway_payment_id,
+        "c_hold_id": c.booking.hold_id,
+        "c_slot_id": c.booking.slot_id,
+        "c_booking_id": c.booking.id,
+        "c_provider_id": c.booking.provider_id,
+        "c_customer_id": c.booking.customer_id,
+        "c_amount_minor": c.booking.amount_minor,
+        "c_currency": c.booking.currency,
+        "c_txn_id": c.escrow_id,
+        "c_txn_kind": c.escrow.kind,
     }
-    for i, (entry, entry_id) in enumerate(zip(escrow.entries, entry_ids, strict=True)):
+    for i, (entry, entry_id) in enumerate(zip(c.escrow.entries, c.entry_ids, strict=True)):
         params |= {
             f"c_e{i}_id": entry_id,
             f"c_e{i}_account": entry.account,
@@ -211,11 +216,23 @@ async def confirm_payment(
             f"c_e{i}_booking_id": entry.booking_id,
             f"c_e{i}_provider_id": entry.provider_id,
         }
-    row = (await conn.execute(_CONFIRM, params)).one()
-    wrote = row._mapping
+    return params
+
+
+def check_written(wrote: Mapping[str, Any] | RowMapping) -> None:
+    """IllegalTransition (which rolls the transaction back) unless the statement wrote
+    exactly one of each row, both entries, and an obligation per withdrawn payment."""
     expected = {"paid": 1, "confirmed": 1, "booked": 1, "booking": 1, "txn": 1}
     if any(wrote[k] != n for k, n in expected.items()) or wrote["entries"] != ENTRIES:
         raise IllegalTransition(f"the confirming statement wrote {dict(wrote)}")
     if wrote["obliged"] != wrote["withdrawn"]:
         raise IllegalTransition(f"withdrawn payments without their obligations: {dict(wrote)}")
+
+
+async def confirm_payment(conn: AsyncConnection, confirming: Confirming) -> Payment:
+    """Payment succeeded, hold confirmed, slot booked, booking and escrow written, the
+    hold's other pending payments withdrawn: one statement; the payment as moved."""
+    moved = confirming.payment.moved(PaymentStatus.SUCCEEDED)  # IllegalTransition first
+    row = (await conn.execute(CONFIRM, confirm_params(confirming))).one()
+    check_written(row._mapping)
     return moved

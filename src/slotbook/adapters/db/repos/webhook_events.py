@@ -22,7 +22,7 @@ _RECORD = {  # built once per dialect; the values come as parameters
 }
 
 
-_recorded = (
+RECORDED = (  # the event's record as a WITH part: one row if it is new, none if seen before
     postgresql.insert(webhook_events)
     .values({name: bindparam(name) for name in _COLUMNS})  # named: the lookup shares two
     .on_conflict_do_nothing(index_elements=["gateway", "event_id"])
@@ -32,7 +32,7 @@ _recorded = (
 # PostgreSQL: the event recorded and its payment looked up by the gateway's id in one
 # round trip (the lookup reads no row the insert writes)
 _RECORD_AND_FIND = select(
-    select(func.count()).select_from(_recorded).scalar_subquery().label("fresh"),
+    select(func.count()).select_from(RECORDED).scalar_subquery().label("fresh"),
     BY_GATEWAY_ID.scalar_subquery().label("payment_id"),
 )
 
@@ -48,11 +48,11 @@ async def record_and_find(
             BY_GATEWAY_ID, {"gateway": gateway, "gateway_payment_id": event.gateway_payment_id}
         )
         return fresh, UUID(str(found)) if found is not None else None
-    row = (await conn.execute(_RECORD_AND_FIND, _values(gateway, event, now))).one()
+    row = (await conn.execute(_RECORD_AND_FIND, event_values(gateway, event, now))).one()
     return row.fresh == 1, UUID(str(row.payment_id)) if row.payment_id is not None else None
 
 
-def _values(gateway: str, event: GatewayEvent, now: datetime) -> dict[str, object]:
+def event_values(gateway: str, event: GatewayEvent, now: datetime) -> dict[str, object]:
     return {
         "gateway": gateway,
         "event_id": event.event_id,
@@ -66,5 +66,5 @@ async def record_once(
     conn: AsyncConnection, gateway: str, event: GatewayEvent, *, now: datetime
 ) -> bool:
     """Record the event in the caller's transaction; False if it was recorded before."""
-    done = await conn.execute(_RECORD[conn.dialect.name], _values(gateway, event, now))
+    done = await conn.execute(_RECORD[conn.dialect.name], event_values(gateway, event, now))
     return done.rowcount == 1
