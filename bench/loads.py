@@ -157,13 +157,18 @@ async def wrk(
     )
 
 
+def raw_post(path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """One POST as bytes on the wire (keep-alive), ready to send as often as needed."""
+    lines = [f"POST {path} HTTP/1.1", f"Host: {HOST}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
 def post_request(path: str, token: str, slot_id: str) -> bytes:
     body = json.dumps({"slot_id": slot_id}).encode()
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return raw_post(path, body, auth)
 
 
 def login_request(email: str, password: str) -> bytes:
@@ -230,22 +235,29 @@ async def burst(port: int, requests: list[bytes], *, timeout_s: float = 30.0) ->
     )
 
 
-async def post_all(port: int, requests: list[bytes], *, concurrency: int = 16) -> list[int]:
-    """Send the requests over `concurrency` keep-alive connections; their statuses."""
+async def post_all(
+    port: int, requests: list[bytes], *, concurrency: int = 16
+) -> tuple[list[int], list[float]]:
+    """Send the requests over `concurrency` keep-alive connections (a lean client, so
+    the load generator takes little of the cores it shares); each one's status and
+    latency in ms, in the order given."""
     queue = list(enumerate(requests))
     statuses = [0] * len(requests)
+    latencies = [0.0] * len(requests)
 
     async def client() -> None:
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
             while queue:
                 i, req = queue.pop()
+                started = time.perf_counter()
                 statuses[i] = await _exchange(reader, writer, req)
+                latencies[i] = (time.perf_counter() - started) * 1000
         finally:
             writer.close()
 
     await asyncio.wait_for(asyncio.gather(*(client() for _ in range(concurrency))), 60)
-    return statuses
+    return statuses, latencies
 
 
 async def holds_until(

@@ -199,7 +199,7 @@ class Bench:
             loads.post_request("/v1/holds", t, s)
             for t, s in zip(self.holders, targets, strict=True)
         ]
-        statuses = await loads.post_all(sb.port, reqs)
+        statuses, _ = await loads.post_all(sb.port, reqs)
         if set(statuses) != {201}:
             raise RuntimeError(f"pre-holding the 409 slots failed: {sorted(set(statuses))}")
         script = loads.write_script(
