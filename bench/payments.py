@@ -4,7 +4,9 @@
   confirming transaction: hold, slot, booking, escrow, the event's record), posted by the
   bench straight to `POST /v1/webhooks/sandbox`, first one at a time (a gateway's steady
   delivery: the handling itself), then at a fixed concurrency (a burst: handling and
-  queueing for two cores); latency from the request to its answer.
+  queueing for two cores), after a few unmeasured ones at that concurrency that open the
+  connections a burst needs; latency from the request to its answer, through a lean
+  client (loads.post_all).
 - Success to booking: 32 flows at once. Each customer waits on its payment
   (`GET /v1/payments/{id}?wait=10`), then all 32 payments are completed at the sandbox
   gateway at once (a process of its own, delivering its webhooks over HTTP); latency

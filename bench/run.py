@@ -20,6 +20,7 @@ import tempfile
 from collections import Counter
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TypeVar
 
 import uvloop
 
@@ -38,6 +39,9 @@ WEBHOOK_SECRET = "whsec_YmVuY2gtb25seS13ZWJob29rLXNlY3JldC0wMTIzNDU2"
 WEBHOOKS = 300  # signed successes posted straight to the service
 WEBHOOKS_ONE_AT_A_TIME = 100  # and these before them, one after another
 WEBHOOK_CONCURRENCY = 8
+# and these, unmeasured, at that concurrency first: the connections a burst needs are
+# opened (each costs PostgreSQL a new backend, tens of ms) before the measured one
+WEBHOOKS_WARM_UP = 40
 FLOWS = 32  # payments completed at the gateway at one moment
 DB, DB_REF, DB_REF_HOT = "slotbook_bench", "slotbook_bench_ref", "slotbook_bench_refhot"
 SLOTS, PROVIDERS, CUSTOMERS, HISTORY = 100_000, 200, 2_000, 200_000
@@ -50,6 +54,7 @@ CONNECTIONS = 32
 DRAIN_S = 1.5
 BATCH_LOG_S = 1.2  # slotbook logs its batch sizes within a second of a change
 PARTS = ("holds", "hot", "payments", "logins")
+T = TypeVar("T")
 
 
 class Bench:
@@ -64,6 +69,7 @@ class Bench:
         n_hot = args.bursts * len(args.workers)
         # the 409 scenario's slots, 8 per holder of the login burst, one per payment
         per_run = HOLDERS + 8 * LOGIN_BURST_HOLDERS + WEBHOOKS_ONE_AT_A_TIME + WEBHOOKS + FLOWS
+        per_run += WEBHOOKS_WARM_UP
         n_targets = per_run * len(args.workers)
         self.hot_slots = catalog.slot_ids[:n_hot]
         self.target_slots = catalog.slot_ids[n_hot : n_hot + n_targets]
@@ -263,15 +269,18 @@ class Bench:
         """Webhook handling, and gateway success to booking with 32 flows at once."""
         print("  payments: webhooks, success to booking ...", flush=True)
         figures = run.slotbook.payments
-        people = random.sample(self.general, WEBHOOKS_ONE_AT_A_TIME + WEBHOOKS + FLOWS)
+        counts = (WEBHOOKS_ONE_AT_A_TIME, WEBHOOKS_WARM_UP, WEBHOOKS, FLOWS)
+        people = random.sample(self.general, sum(counts))
         slots = [self.target_slots.pop() for _ in people]
         opened = await payments.open_payments(sb.port, people, slots)
-        one_by_one, opened = opened[:WEBHOOKS_ONE_AT_A_TIME], opened[WEBHOOKS_ONE_AT_A_TIME:]
-        by_webhook, flows = opened[:WEBHOOKS], opened[WEBHOOKS:]
+        one_by_one, warm_up, by_webhook, flows = _split(opened, counts)
         figures.webhook_one_ms, figures.webhook_one_statuses = await payments.webhooks(
             sb.port, [p for _, p in one_by_one], WEBHOOK_SECRET, concurrency=1
         )
         figures.webhook_concurrency = WEBHOOK_CONCURRENCY
+        await payments.webhooks(
+            sb.port, [p for _, p in warm_up], WEBHOOK_SECRET, concurrency=WEBHOOK_CONCURRENCY
+        )
         own, pg = sorted({sb.proc.pid, *sb.worker_pids}), servers.postgres_pids()
         cpu0, pg0 = servers.cpu_seconds(own), servers.cpu_seconds(pg)
         figures.webhook_ms, figures.webhook_statuses = await payments.webhooks(
@@ -317,6 +326,15 @@ class Bench:
         run.slotbook.deadlocks = await seed.deadlocks(DB) - deadlocks
         run.reference.deadlocks = await seed.deadlocks(DB_REF) - ref_deadlocks
         return run
+
+
+def _split(items: list[T], counts: tuple[int, ...]) -> list[list[T]]:
+    """`items` cut into consecutive parts of these lengths."""
+    parts, start = [], 0
+    for n in counts:
+        parts.append(items[start : start + n])
+        start += n
+    return parts
 
 
 def _rss(server: servers.Server) -> list[float]:
