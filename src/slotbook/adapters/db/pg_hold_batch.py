@@ -179,22 +179,23 @@ class BatchingHoldStore:
 
     def _take(self) -> list[_Waiting]:
         """Up to `batch_size` waiting requests in arrival order, none of a customer already
-        in a batch (those wait, in their place, for a later batch)."""
+        in a batch (those wait, in their place, for a later batch). It reads the queue only
+        as far as the batch needs: a burst of thousands costs each batch its own size."""
         batch: list[_Waiting] = []
-        left: deque[_Waiting] = deque()
-        while self._queue:
+        skipped: list[_Waiting] = []
+        while self._queue and len(batch) < self._batch_size:
             waiting = self._queue.popleft()
             customer = waiting.request.customer_id
             if waiting.answer.done():
                 continue
-            if len(batch) == self._batch_size or customer in self._busy:
-                left.append(waiting)
+            if customer in self._busy:
+                skipped.append(waiting)
             else:
                 self._busy.add(customer)
                 if waiting.deadline is not None:
                     waiting.deadline.cancel()
                 batch.append(waiting)
-        self._queue = left
+        self._queue.extendleft(reversed(skipped))
         return batch
 
     async def _place(self, requests: Sequence[LockRequest]) -> list[LockResult | None]:
