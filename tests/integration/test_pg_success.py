@@ -96,9 +96,7 @@ async def test_a_fault_after_the_event_is_recorded_leaves_nothing(
     with pytest.raises(IllegalTransition):
         await _confirm_a_stale_payment(fast.db.raw, webhook.event, payment.id, clock.now())
     assert await rows_of(fast, payment, clock.now()) == before
-    async with fast.db.read() as conn:
-        recorded = await conn.scalar(select(func.count()).select_from(webhook_events))
-    assert recorded == 0
+    assert await _events_recorded(fast) == 0
     # and the connection went back to the pool clean: the same webhook now goes through
     assert await outcomes.payment_succeeded(fast, webhook) is SuccessFate.CONFIRM
 
@@ -116,9 +114,12 @@ async def test_an_unkept_transaction_writes_nothing(
     unknown = replace(webhook.event, gateway_payment_id=f"unknown_{uuid.uuid4().hex}")
     async with pg_success.transaction(fast.db.raw) as txn:
         assert await txn.record_and_lock_slot("fake", unknown, now=clock.now()) is None
-    async with fast.db.read() as conn:
-        recorded = await conn.scalar(select(func.count()).select_from(webhook_events))
-    assert recorded == 0
+    assert await _events_recorded(fast) == 0
+
+
+async def _events_recorded(ctx: Context) -> int:
+    async with ctx.db.read() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(webhook_events)) or 0)
 
 
 async def _confirm_a_stale_payment(

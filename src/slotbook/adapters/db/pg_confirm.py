@@ -5,7 +5,9 @@ trips one by one: the payment marked succeeded (and its watchers told), the hold
 confirmed, the slot booked, the booking, the escrow's ledger transaction and entries, and
 the hold's other pending payments withdrawn with their outbox obligations. Here they are
 data-modifying CTEs of one statement, built once with bind parameters. It runs after
-`locking.lock_for_payment` has locked slot, hold and payment in the lock order; the only
+slot, hold and payment are locked in the lock order (`locking.lock_for_payment` here, or
+a success webhook's own steps on the raw pool in pg_success.py, which runs the same
+statement compiled for asyncpg with the same parameters and checks); the only
 rows it locks besides are the hold's other payments, the last step of that order, as the
 one-by-one path does. Every write is conditional on the state read under the locks, and
 the statement answers how many rows each step wrote: anything but the expected counts
