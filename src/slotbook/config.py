@@ -138,6 +138,8 @@ class Settings(BaseSettings):
     suggestion_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     log_level: str = "INFO"
     access_log: bool = True
+    # a request body larger than this is refused 413 before it is read (edge/body_limit.py)
+    max_body_bytes: int = Field(default=1_048_576, ge=4096)
     http_keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
 
     @model_validator(mode="after")

@@ -29,6 +29,7 @@ from slotbook.bootstrap import build_context, close_context
 from slotbook.config import Settings, load_settings
 from slotbook.domain.clock import Clock
 from slotbook.edge import openapi
+from slotbook.edge.body_limit import BodyLimitMiddleware
 from slotbook.edge.head import HeadAsGetMiddleware
 from slotbook.edge.middleware import RequestIdMiddleware
 from slotbook.sandbox.app import create_sandbox_app, include_in_openapi, serving
@@ -138,6 +139,7 @@ def create_app(
         include_in_openapi(app, sandbox_app)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(FastLane, owner=app, routes=LANE_ROUTES)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware, access_log=settings.access_log)  # outermost
     return app
 

@@ -86,6 +86,11 @@ async def _on_validation(_: Request, exc: Exception) -> Response:
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    return http_problem(request, exc)
+
+
+def http_problem(request: Request, exc: HTTPException) -> ProblemJSON:
+    """Starlette's and FastAPI's own HTTP errors (404, 405, 413 ...) as problems."""
     title = _TITLES.get(exc.status_code, "Error")
     slug = title.lower().replace(" ", "-")
     headers = dict(exc.headers or {})  # keeps what HTTP requires, such as Allow on a 405

@@ -19,11 +19,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from slotbook.api.errors import domain_problem, validation_problem
+from slotbook.api.errors import domain_problem, http_problem, validation_problem
 from slotbook.domain.errors import SlotbookError
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -52,12 +53,15 @@ class FastLane:
             await self.app(scope, receive, send)
             return
         scope["app"] = self.owner
+        request = Request(scope, receive)
         try:
-            response = await endpoint(Request(scope, receive))
+            response = await endpoint(request)
         except SlotbookError as exc:
             response = domain_problem(exc)
         except RequestValidationError as exc:
             response = validation_problem(exc.errors())
+        except HTTPException as exc:  # a body over the limit, refused while read
+            response = http_problem(request, exc)
         await response(scope, receive, send)
 
     def _match(self, scope: Scope) -> Endpoint | None:
