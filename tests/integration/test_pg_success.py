@@ -17,7 +17,7 @@ from slotbook.adapters.db.connections import BoundedPool
 from slotbook.adapters.db.payment_tables import webhook_events
 from slotbook.domain.errors import IllegalTransition
 from slotbook.domain.gateway import GatewayEvent
-from slotbook.domain.payments import SuccessFate
+from slotbook.domain.payments import Payment, SuccessFate
 from slotbook.domain.states import PaymentStatus
 from slotbook.service_layer import confirmation
 from slotbook.service_layer import payment_outcomes as outcomes
@@ -87,14 +87,10 @@ async def test_a_success_that_confirms_nothing_is_owed_back_alike(
 async def test_a_fault_after_the_event_is_recorded_leaves_nothing(
     both: tuple[Context, Context], clock: ManualClock
 ) -> None:
-    fast, _ = both
-    payment = await paid_hold(fast, clock, 0)
-    webhook = success(payment)
-    assert fast.db.raw is not None
-    assert webhook.event is not None
+    fast, pool, payment, webhook, event = await _a_success(both, clock)
     before = await rows_of(fast, payment, clock.now())
     with pytest.raises(IllegalTransition):
-        await _confirm_a_stale_payment(fast.db.raw, webhook.event, payment.id, clock.now())
+        await _confirm_a_stale_payment(pool, event, payment.id, clock.now())
     assert await rows_of(fast, payment, clock.now()) == before
     assert await _events_recorded(fast) == 0
     # and the connection went back to the pool clean: the same webhook now goes through
@@ -104,17 +100,26 @@ async def test_a_fault_after_the_event_is_recorded_leaves_nothing(
 async def test_an_unkept_transaction_writes_nothing(
     both: tuple[Context, Context], clock: ManualClock
 ) -> None:
+    fast, pool, _payment, _webhook, event = await _a_success(both, clock)
+    async with pg_success.transaction(pool) as txn:
+        assert await txn.record_and_lock_slot("fake", event, now=clock.now())
+    unknown = replace(event, gateway_payment_id=f"unknown_{uuid.uuid4().hex}")
+    async with pg_success.transaction(pool) as txn:
+        assert await txn.record_and_lock_slot("fake", unknown, now=clock.now()) is None
+    assert await _events_recorded(fast) == 0
+
+
+async def _a_success(
+    both: tuple[Context, Context], clock: ManualClock
+) -> tuple[Context, BoundedPool, Payment, outcomes.Report, GatewayEvent]:
+    """The fast context, its raw pool, a paid hold's payment, and the gateway's success
+    for it (as a report, and as the event it carries)."""
     fast, _ = both
     payment = await paid_hold(fast, clock, 0)
     webhook = success(payment)
     assert fast.db.raw is not None
     assert webhook.event is not None
-    async with pg_success.transaction(fast.db.raw) as txn:
-        assert await txn.record_and_lock_slot("fake", webhook.event, now=clock.now())
-    unknown = replace(webhook.event, gateway_payment_id=f"unknown_{uuid.uuid4().hex}")
-    async with pg_success.transaction(fast.db.raw) as txn:
-        assert await txn.record_and_lock_slot("fake", unknown, now=clock.now()) is None
-    assert await _events_recorded(fast) == 0
+    return fast, fast.db.raw, payment, webhook, webhook.event
 
 
 async def _events_recorded(ctx: Context) -> int:

@@ -20,8 +20,8 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from slotbook.adapters.db.engine import Connection
 from slotbook.adapters.db.repos import availability as repo
 from slotbook.adapters.db.repos import catalog
 from slotbook.domain import validation
@@ -162,7 +162,7 @@ async def materialise(ctx: Context, *, provider_id: UUID) -> Changes | None:
 
 
 async def _apply(
-    conn: AsyncConnection, changes: Changes, *, services: dict[UUID, Service], now: datetime
+    conn: Connection, changes: Changes, *, services: dict[UUID, Service], now: datetime
 ) -> tuple[Changes, bool]:
     """Write the changes; those made, and whether all of them were (a free slot another
     writer had locked is left, and what it would have made room for waits)."""

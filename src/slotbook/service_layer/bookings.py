@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from slotbook.adapters.db import locking
+from slotbook.adapters.db.engine import Connection
 from slotbook.adapters.db.repos import bookings as booking_repo
 from slotbook.adapters.db.repos import ledger, settlement, users
 from slotbook.adapters.db.repos import payments as payment_repo
@@ -114,7 +113,7 @@ async def cancel_booking(ctx: Context, *, booking_id: UUID, principal: Principal
     return cancelled
 
 
-async def _lock(conn: AsyncConnection, seen: Booking) -> Booking:
+async def _lock(conn: Connection, seen: Booking) -> Booking:
     """Slot, hold, then the booking, in the lock order; the booking as it is now."""
     await locking.lock_slot_and_hold(conn, seen.hold_id)
     booking = await booking_repo.get_booking(conn, seen.id, for_update=True)

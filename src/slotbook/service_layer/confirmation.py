@@ -12,9 +12,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from slotbook.adapters.db import pg_confirm
+from slotbook.adapters.db.engine import Connection
 from slotbook.adapters.db.repos import bookings as booking_repo
 from slotbook.adapters.db.repos import ledger, outbox, settlement
 from slotbook.adapters.db.repos import payments as payment_repo
@@ -28,7 +27,7 @@ from slotbook.domain.states import BookingStatus, HoldStatus, PaymentStatus
 from slotbook.service_layer.context import Context
 
 
-async def confirm(conn: AsyncConnection, confirmed: Hold, paid: Payment, now: datetime) -> None:
+async def confirm(conn: Connection, confirmed: Hold, paid: Payment, now: datetime) -> None:
     """Invariant 4, all in this transaction: hold confirmed, slot booked, booking and its
     escrow written; the hold's other pending payments are withdrawn."""
     await settlement.confirm_hold(conn, confirmed)
@@ -36,13 +35,13 @@ async def confirm(conn: AsyncConnection, confirmed: Hold, paid: Payment, now: da
     await _withdraw_other_payments(conn, confirmed, paid, now)
 
 
-def in_one_statement(ctx: Context, conn: AsyncConnection) -> bool:
+def in_one_statement(ctx: Context, conn: Connection) -> bool:
     """Whether a confirmation goes as one statement (a setting; PostgreSQL only)."""
     return ctx.settings.confirm_in_one_statement and conn.dialect.name == "postgresql"
 
 
 async def confirm_in_one_statement(
-    conn: AsyncConnection,
+    conn: Connection,
     hold: Hold,
     payment: Payment,
     *,
@@ -74,7 +73,7 @@ def confirming(
 
 
 async def book_free_slot(
-    ctx: Context, conn: AsyncConnection, slot: Slot, paid: Payment, now: datetime
+    ctx: Context, conn: Connection, slot: Slot, paid: Payment, now: datetime
 ) -> None:
     """A late success under `confirm_if_free`: the slot, still free, is booked for it."""
     booking_id = uuid.uuid4()
@@ -95,7 +94,7 @@ async def book_free_slot(
     await _write_booking(conn, hold, paid, now)
 
 
-async def _write_booking(conn: AsyncConnection, hold: Hold, paid: Payment, now: datetime) -> None:
+async def _write_booking(conn: Connection, hold: Hold, paid: Payment, now: datetime) -> None:
     booking = _booking_of(hold, paid, now)
     await booking_repo.add_booking(conn, booking)
     await ledger.post(conn, _escrow_of(booking), now=now)
@@ -128,7 +127,7 @@ def _escrow_of(booking: Booking) -> rules.Transaction:
 
 
 async def _withdraw_other_payments(
-    conn: AsyncConnection, hold: Hold, paid: Payment, now: datetime
+    conn: Connection, hold: Hold, paid: Payment, now: datetime
 ) -> None:
     for other in await payment_repo.payments_of_holds(conn, [hold.id]):
         if other.id != paid.id and other.status is PaymentStatus.PENDING:

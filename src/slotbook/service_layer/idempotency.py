@@ -30,8 +30,8 @@ from datetime import timedelta
 from uuid import UUID
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from slotbook.adapters.db.engine import Connection
 from slotbook.adapters.db.repos import idempotency as repo
 from slotbook.domain.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidRequest
 from slotbook.service_layer.context import Context
@@ -114,7 +114,7 @@ async def _claim(ctx: Context, ref: repo.KeyRef, digest: str) -> _Claim | Answer
 
 
 async def _claim_stored(
-    conn: AsyncConnection, ref: repo.KeyRef, stored: repo.StoredKey, fresh: repo.NewClaim
+    conn: Connection, ref: repo.KeyRef, stored: repo.StoredKey, fresh: repo.NewClaim
 ) -> _Claim | Answer:
     """A key already stored: renewed if expired, replayed if answered, else retaken if its
     lease is over. A conditional write lost to another request means it is in flight."""

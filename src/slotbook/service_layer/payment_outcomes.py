@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from slotbook.adapters.db import locking, pg_success
+from slotbook.adapters.db.engine import Connection
 from slotbook.adapters.db.repos import ledger, outbox, webhook_events
 from slotbook.adapters.db.repos import payments as payment_repo
 from slotbook.adapters.db.repos.hold_writes import release_hold
@@ -196,9 +196,7 @@ async def refund_succeeded(ctx: Context, report: Report, *, gateway_refund_id: s
     return True
 
 
-async def owe_back(
-    conn: AsyncConnection, payment: Payment, *, reason: str, now: datetime
-) -> Refund:
+async def owe_back(conn: Connection, payment: Payment, *, reason: str, now: datetime) -> Refund:
     """A succeeded payment that confirms nothing: owed back in full, refunded by a worker."""
     await ledger.post(
         conn,
@@ -210,9 +208,7 @@ async def owe_back(
     return await queue_refund(conn, payment, reason=reason, now=now)
 
 
-async def queue_refund(
-    conn: AsyncConnection, payment: Payment, *, reason: str, now: datetime
-) -> Refund:
+async def queue_refund(conn: Connection, payment: Payment, *, reason: str, now: datetime) -> Refund:
     """The payment's full refund, written with the obligation to carry it out."""
     refund = Refund(
         id=uuid.uuid4(),
@@ -229,7 +225,7 @@ async def queue_refund(
 
 
 async def _lock_for(
-    ctx: Context, conn: AsyncConnection, report: Report, now: datetime
+    ctx: Context, conn: Connection, report: Report, now: datetime
 ) -> tuple[Slot, Hold, Payment] | None:
     """Record the event (None if seen before), then lock slot, hold and payment."""
     found = None
@@ -258,7 +254,7 @@ async def _lock_for(
 
 
 async def _mark(
-    conn: AsyncConnection, payment: Payment, status: PaymentStatus, report: Report, now: datetime
+    conn: Connection, payment: Payment, status: PaymentStatus, report: Report, now: datetime
 ) -> Payment:
     if report.gateway_payment_id and payment.gateway_payment_id is None:
         await payment_repo.set_gateway_details(

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from slotbook.adapters.db.engine import Connection
 from slotbook.adapters.db.repos import availability as availability_repo
 from slotbook.adapters.db.repos import catalog
 from slotbook.adapters.db.retry import write_retrying
@@ -93,7 +92,7 @@ async def add_slots(
         )
     starts = _within_horizon(starts_at, now=now, days=ctx.settings.booking_horizon_days)
 
-    async def write(conn: AsyncConnection) -> list[Slot]:
+    async def write(conn: Connection) -> list[Slot]:
         if not await catalog.lock_provider(conn, provider_id):
             raise ProviderNotFound("no provider profile for this account")
         service = await catalog.get_service(conn, service_id)

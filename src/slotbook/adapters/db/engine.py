@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -17,6 +17,10 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from slotbook.adapters.db import connections
 from slotbook.adapters.db.failures import translate_unavailable
 from slotbook.config import Settings
+
+# what a use case holds inside a transaction (`Database.write()` / `read()`) and hands to
+# the repositories: the service layer names it without knowing the driver beneath
+Connection: TypeAlias = AsyncConnection
 
 _SQLITE_BEGIN = "sqlite_begin"
 # reads the schema too, so a database file that cannot be opened does not pass for ready
