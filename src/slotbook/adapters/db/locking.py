@@ -21,7 +21,9 @@ How each writer keeps it (each links back here):
 - payments (`service_layer/payments.py`, `payment_outcomes.py` with `confirmation.py`,
   `obligations.py`): the hold's slot and the hold (`lock_slot_and_hold`), then the
   payment (`FOR UPDATE`), then what the outcome writes: the booking, the refund, the
-  ledger.
+  ledger. A success webhook on PostgreSQL's raw pool (`pg_success.py`) takes the same
+  order: the payment's slot (in the statement that records the event), then hold and
+  payment (`HOLD_AND_PAYMENT`), then the confirming statement.
 - bookings (`service_layer/bookings.py`): the slot and the hold, then the booking, then its
   payment and the ledger.
 
