@@ -18,8 +18,12 @@ from slotbook.edge.problems import problem
 _CONTENT_LENGTH = b"content-length"
 
 
+def _detail(limit: int) -> str:
+    return f"a request body is at most {limit} bytes"
+
+
 def too_large(limit: int) -> HTTPException:
-    return HTTPException(413, f"a request body is at most {limit} bytes")
+    return HTTPException(413, _detail(limit))
 
 
 class BodyLimitMiddleware:
@@ -37,8 +41,8 @@ class BodyLimitMiddleware:
         if declared is None:
             await self.app(scope, self._counting(receive), send)
         elif declared > self.limit:
-            detail = str(too_large(self.limit).detail)
-            await problem(413, "too-large", "Too large", detail)(scope, receive, send)
+            refusal = problem(413, "too-large", "Too large", _detail(self.limit))
+            await refusal(scope, receive, send)
         else:  # the server reads no more than the declared length
             await self.app(scope, receive, send)
 
