@@ -3,6 +3,7 @@ everything else on untouched."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -10,10 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from slotbook.api.app import LANE_ROUTES, ROUTE_MODULES
-from slotbook.api.lane import FastLane
+from slotbook.api.lane import FastLane, LaneFirst
 from slotbook.domain.errors import SlotUnavailable
 
 
@@ -116,3 +117,56 @@ async def test_other_methods_and_paths_go_on_to_the_application() -> None:
         ]
     assert [a.status_code for a in answers] == [299] * 4
     assert inner.seen == [("GET", "/ok"), ("HEAD", "/ok"), ("POST", "/ok/"), ("POST", "/elsewhere")]
+
+
+async def test_in_front_of_fastapi_the_lane_skips_its_stack_and_keeps_its_own_edge() -> None:
+    """LaneFirst: a lane route passes only the lane's `around`; anything else passes
+    FastAPI's whole stack (its middleware here) as if there were no lane."""
+    passed: list[tuple[str, str]] = []
+
+    def recording(name: str) -> Callable[[ASGIApp], ASGIApp]:
+        def wrap(inner: ASGIApp) -> ASGIApp:
+            async def app(scope: Scope, receive: Receive, send: Send) -> None:
+                passed.append((name, scope["path"]))
+                await inner(scope, receive, send)
+
+            return app
+
+        return wrap
+
+    app = LaneFirst()
+
+    @app.get("/slow")
+    async def slow() -> dict[str, str]:
+        return {"via": "fastapi"}
+
+    app.add_middleware(_Recording, record=passed)
+    app.lane = FastLane(
+        app.pass_through(),
+        owner=app,
+        routes={("POST", "/fast"): _fast},
+        around=recording("edge"),
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        fast = await client.post("/fast")
+        slow_answer = await client.get("/slow")
+    assert (fast.status_code, fast.text) == (200, "fast")
+    assert slow_answer.json() == {"via": "fastapi"}
+    assert passed == [("edge", "/fast"), ("fastapi-middleware", "/slow")]
+
+
+async def _fast(request: Request) -> Response:
+    assert isinstance(request.app, LaneFirst)
+    return PlainTextResponse("fast")
+
+
+class _Recording:
+    def __init__(self, app: ASGIApp, *, record: list[tuple[str, str]]) -> None:
+        self.app, self.record = app, record
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.record.append(("fastapi-middleware", scope["path"]))
+        await self.app(scope, receive, send)

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from slotbook import __version__
 from slotbook.api import errors
-from slotbook.api.lane import FastLane
+from slotbook.api.lane import FastLane, LaneFirst
 from slotbook.api.routes import (
     admin,
     auth,
@@ -116,7 +117,7 @@ def create_app(
             if context is None:
                 await close_context(ctx)
 
-    app = FastAPI(
+    app = LaneFirst(
         title="slotbook",
         version=__version__,
         description=DESCRIPTION,
@@ -138,9 +139,14 @@ def create_app(
         mount_sandbox(app, sandbox_app)
         include_in_openapi(app, sandbox_app)
     app.add_middleware(HeadAsGetMiddleware)
-    app.add_middleware(FastLane, owner=app, routes=LANE_ROUTES)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware, access_log=settings.access_log)  # outermost
+
+    def edge(inner: ASGIApp) -> ASGIApp:  # the lane's answers: the same edge, without FastAPI
+        inner = BodyLimitMiddleware(inner, limit=settings.max_body_bytes)
+        return RequestIdMiddleware(inner, access_log=settings.access_log)
+
+    app.lane = FastLane(app.pass_through(), owner=app, routes=LANE_ROUTES, around=edge)
     return app
 
 
