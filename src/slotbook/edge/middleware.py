@@ -7,14 +7,15 @@ the request's id, and the access log sees the final status.
 from __future__ import annotations
 
 import re
+import secrets
 import time
-import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slotbook.edge.problems import error_fields, unexpected_problem
 from slotbook.edge.requestid import request_id_var
+from slotbook.logs import ACCESS_LOG
 
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HEADER = b"x-request-id"
@@ -38,7 +39,7 @@ class RequestIdMiddleware:
                 rid = value.decode("latin-1")
                 break
         if not _SANE.match(rid):
-            rid = uuid.uuid4().hex
+            rid = secrets.token_hex(16)
         token = request_id_var.set(rid)
         started = time.perf_counter()
         status = 500
@@ -62,8 +63,7 @@ class RequestIdMiddleware:
             await unexpected_problem()(scope, receive, send_with_id)
         finally:
             if self.access_log:
-                log.info(
-                    "request",
+                ACCESS_LOG.write(
                     request_id=rid,
                     method=scope["method"],
                     path=scope["path"],

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from slotbook.api import render
 from slotbook.api.deps import Ctx, CurrentCustomer, context_of, principal_from_header
 from slotbook.api.idempotency import answer_of, response_of
-from slotbook.api.metrics import HOLD_ATTEMPTS, HOLD_LATENCY
+from slotbook.api.metrics import HOLD_LATENCY, HOLD_OUTCOMES
 from slotbook.api.routes import documented
 from slotbook.api.schemas import HoldIn, HoldOut, SlotUnavailableProblem
 from slotbook.domain import errors as e
@@ -67,7 +67,7 @@ async def place_hold(request: Request) -> Response:
     try:
         slot_id = HoldIn.model_validate_json(raw).slot_id
     except ValidationError as exc:
-        HOLD_ATTEMPTS.labels("rejected").inc()
+        HOLD_OUTCOMES["rejected"].inc()
         raise RequestValidationError(exc.errors(include_input=False)) from None
     key = request.headers.get("idempotency-key")
     if key is None:
@@ -108,7 +108,7 @@ async def _place(
         raise
     finally:
         HOLD_LATENCY.observe(time.perf_counter() - started)
-        HOLD_ATTEMPTS.labels(outcome).inc()
+        HOLD_OUTCOMES[outcome].inc()
 
 
 async def recover_hold(ctx: Context, principal: Principal, hold_id: UUID) -> Answer | None:

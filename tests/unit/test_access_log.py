@@ -1,0 +1,49 @@
+"""The access line: one JSON object per request, as structlog's renderer writes it."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from structlog.testing import capture_logs
+
+from slotbook.logs import AccessLog
+
+FIELDS = {"request_id": "r1", "method": "POST", "path": "/v1/holds", "status": 201}
+
+
+def test_a_configured_access_log_writes_one_json_line_per_request() -> None:
+    out = io.BytesIO()
+    access = AccessLog()
+    access.out = out
+    access.write(**FIELDS, duration_ms=1.25)
+    access.write(**FIELDS | {"status": 409}, duration_ms=2.5)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    first = orjson.loads(lines[0])
+    assert list(first) == [*FIELDS, "duration_ms", "event", "level", "timestamp"]
+    assert first | {"timestamp": None} == FIELDS | {
+        "duration_ms": 1.25,
+        "event": "request",
+        "level": "info",
+        "timestamp": None,
+    }
+    assert first["timestamp"].endswith("Z")
+    written = datetime.fromisoformat(first["timestamp"])
+    assert abs(datetime.now(UTC) - written) < timedelta(minutes=1)
+    assert orjson.loads(lines[1])["status"] == 409
+
+
+def test_a_level_above_info_writes_no_access_line() -> None:
+    out = io.BytesIO()
+    access = AccessLog()
+    access.out, access.enabled = out, False
+    access.write(**FIELDS, duration_ms=1.0)
+    assert out.getvalue() == b""
+
+
+def test_before_logging_is_configured_the_line_goes_through_structlog() -> None:
+    with capture_logs() as logs:
+        AccessLog().write(**FIELDS, duration_ms=1.0)
+    assert logs == [FIELDS | {"duration_ms": 1.0, "event": "request", "log_level": "info"}]
