@@ -35,7 +35,7 @@ ACTIVE_HOLDS = Gauge(
     multiprocess_mode="mostrecent",
 )
 
-OUTCOMES = ("granted", "same_hold", "unavailable", "not_found", "rejected", "error")
+OUTCOMES = ("granted", "same_hold", "unavailable", "contended", "not_found", "rejected", "error")
 # each outcome's counter, bound once (`labels` costs the hot path a locked lookup per call)
 HOLD_OUTCOMES = {outcome: HOLD_ATTEMPTS.labels(outcome) for outcome in OUTCOMES}
 
