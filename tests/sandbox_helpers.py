@@ -78,13 +78,17 @@ class LocalServer:
     """An ASGI app served by uvicorn in this process, on a loopback port of its own. The
     socket listens before uvicorn starts, so early requests wait in its backlog."""
 
-    def __init__(self, app: ASGIApp, *, lifespan: str = "on") -> None:
+    def __init__(
+        self, app: ASGIApp, *, lifespan: str = "on", http: type[asyncio.Protocol] | None = None
+    ) -> None:
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
         self._socket.listen(128)
         self.port: int = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_config=None, lifespan=lifespan, ws="none")
+        config = uvicorn.Config(
+            app, log_config=None, lifespan=lifespan, ws="none", http=http or "auto"
+        )
         self._server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None
 

@@ -18,6 +18,7 @@ from slotbook.adapters.local_secrets import Secrets, SecretsRefused, resolve_sec
 from slotbook.bootstrap import build_context, close_context
 from slotbook.config import DatabaseSettings, Settings, load_settings
 from slotbook.domain.errors import SlotbookError
+from slotbook.edge.http import CorkedHttpToolsProtocol
 from slotbook.logs import configure_logging
 from slotbook.service_layer.context import Context
 
@@ -109,7 +110,7 @@ def serve(args: argparse.Namespace) -> None:
             port=args.port,
             workers=args.workers,
             loop="uvloop",
-            http="httptools",
+            http=CorkedHttpToolsProtocol,
             access_log=False,
             log_config=None,
             timeout_graceful_shutdown=5,
@@ -141,7 +142,7 @@ def sandbox_gateway(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http=CorkedHttpToolsProtocol,
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=5,

@@ -18,6 +18,7 @@ import uvicorn
 from slotbook.adapters.clock import ManualClock
 from slotbook.api.app import create_app
 from slotbook.config import load_settings
+from slotbook.edge.http import CorkedHttpToolsProtocol
 from tests.e2e.servers import JWT_SECRET, START_SECONDS, STOP_SECONDS, WEBHOOK_SECRET, free_port
 
 
@@ -69,6 +70,7 @@ async def clocked_server(database_url: str, clock: ManualClock) -> AsyncIterator
         host="127.0.0.1",
         port=port,
         loop="asyncio",
+        http=CorkedHttpToolsProtocol,  # as `slotbook serve` runs it
         lifespan="on",
         log_level="warning",
         access_log=False,
