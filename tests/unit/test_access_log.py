@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import logging
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import pytest
+import structlog
 from structlog.testing import capture_logs
 
+from slotbook import logs
 from slotbook.logs import AccessLog
 
 FIELDS = {"request_id": "r1", "method": "POST", "path": "/v1/holds", "status": 201}
@@ -47,3 +51,19 @@ def test_before_logging_is_configured_the_line_goes_through_structlog() -> None:
     with capture_logs() as logs:
         AccessLog().write(**FIELDS, duration_ms=1.0)
     assert logs == [FIELDS | {"duration_ms": 1.0, "event": "request", "log_level": "info"}]
+
+
+def test_configured_logging_leaves_uvicorn_no_access_logger_to_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """uvicorn calls its access logger per response whenever a handler is found up its
+    chain; the service writes its own access line, so none may be found."""
+    monkeypatch.setattr(logs, "ACCESS_LOG", AccessLog())
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    saved = structlog.get_config()
+    try:
+        logs.configure_logging("INFO")
+        assert not logging.getLogger("uvicorn.access").hasHandlers()
+        assert logging.getLogger("uvicorn.error").hasHandlers()
+    finally:
+        structlog.configure(**saved)
