@@ -112,13 +112,13 @@ def _free(seen: Inspection, now: datetime) -> bool:
 
 
 async def _alternatives(ctx: Context, slot: Slot, now: datetime) -> list[Suggestion]:
-    offers = ctx.recent_alternatives.get(slot.id, now)
-    if offers is None:
-        limit = ctx.settings.suggestion_limit
+    limit = ctx.settings.suggestion_limit
+
+    async def find() -> list[Suggestion]:
         found = await ctx.hold_store.alternatives(slot, now=now, limit=limit)
-        offers = rank_suggestions(slot.starts_at, found, limit=limit)
-        ctx.recent_alternatives.put(slot.id, now, offers)
-    return offers
+        return rank_suggestions(slot.starts_at, found, limit=limit)
+
+    return await ctx.recent_alternatives.get_or_find(slot.id, now, find)
 
 
 def _why_unavailable(slot: Slot, now: datetime) -> str:
