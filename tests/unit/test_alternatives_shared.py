@@ -55,8 +55,10 @@ async def test_a_slot_granted_while_the_look_up_runs_is_not_offered() -> None:
     find = _Finder(offers(clock) + offers(clock))
     taken, kept = find.found
     waiting = asyncio.create_task(recent.get_or_find(slot, clock.now(), find))
-    await _turns()
+    await _turns(1)  # the look-up is scheduled and has not started yet
+    assert find.calls == 0
     recent.withdraw(taken.slot_id)
+    await _turns()
     find.release.set()
     assert await waiting == [kept]
     assert recent.get(slot, clock.now()) == [kept]

@@ -46,16 +46,20 @@ class RecentAlternatives:
             return await find()
         finding = self._finding.get(slot_id)
         if finding is None:
-            finding = asyncio.ensure_future(self._find_and_put(slot_id, now, find))
+            granted = self._granted_meanwhile[slot_id] = set()
+            finding = asyncio.ensure_future(self._find_and_put(slot_id, now, find, granted))
             finding.add_done_callback(_seen)  # its error is theirs, even with no one left
             self._finding[slot_id] = finding
         # a caller that goes away does not stop the find the others wait on
         return await asyncio.shield(finding)
 
     async def _find_and_put(
-        self, slot_id: UUID, now: datetime, find: Callable[[], Awaitable[list[Suggestion]]]
+        self,
+        slot_id: UUID,
+        now: datetime,
+        find: Callable[[], Awaitable[list[Suggestion]]],
+        granted: set[UUID],
     ) -> list[Suggestion]:
-        granted = self._granted_meanwhile[slot_id] = set()
         try:
             offers = [o for o in await find() if o.slot_id not in granted]
             self.put(slot_id, now, offers)
