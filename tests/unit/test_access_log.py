@@ -7,7 +7,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import pytest
 import structlog
 from structlog.testing import capture_logs
 
@@ -53,17 +52,16 @@ def test_before_logging_is_configured_the_line_goes_through_structlog() -> None:
     assert logs == [FIELDS | {"duration_ms": 1.0, "event": "request", "log_level": "info"}]
 
 
-def test_configured_logging_leaves_uvicorn_no_access_logger_to_call(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_configured_logging_leaves_uvicorn_no_access_logger_to_call() -> None:
     """uvicorn calls its access logger per response whenever a handler is found up its
     chain; the service writes its own access line, so none may be found."""
-    monkeypatch.setattr(logs, "ACCESS_LOG", AccessLog())
-    monkeypatch.setattr(logging.getLogger(), "handlers", [])
-    saved = structlog.get_config()
+    root, access = logging.getLogger(), logs.ACCESS_LOG
+    saved = (root.handlers[:], root.level, access.out, access.enabled, structlog.get_config())
     try:
         logs.configure_logging("INFO")
         assert not logging.getLogger("uvicorn.access").hasHandlers()
         assert logging.getLogger("uvicorn.error").hasHandlers()
-    finally:
-        structlog.configure(**saved)
+    finally:  # the process's logging as it was, for the tests after this one
+        root.handlers[:], access.out, access.enabled = saved[0], saved[2], saved[3]
+        root.setLevel(saved[1])
+        structlog.configure(**saved[4])
