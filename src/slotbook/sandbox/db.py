@@ -11,7 +11,9 @@ a burst of writes, such as many payments settled at once, meets the file's lock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,6 +26,21 @@ from slotbook.sandbox.tables import metadata
 
 _BEGIN = "sandbox_begin"
 BUSY_TIMEOUT_MS = 10_000
+WAL_ATTEMPTS = 100  # 20 ms apart: 2 s for another process to create the file
+
+
+def journal_in_wal(cursor: Any, *, pause: Callable[[], None] = lambda: time.sleep(0.02)) -> None:
+    """Put the file in WAL mode. While another process creates a new file (workers
+    starting together), SQLite refuses the switch at once, busy timeout or not ("database
+    is locked"): it is tried again, `WAL_ATTEMPTS` times at most."""
+    for attempt in range(1, WAL_ATTEMPTS + 1):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS:
+                raise
+        pause()
 
 
 def _async_url(url: str) -> str:
@@ -42,7 +59,8 @@ class SandboxDb:
             dbapi_connection.isolation_level = None  # BEGIN is ours, below
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            journal_in_wal(cursor)
+            for pragma in ("synchronous=NORMAL", "foreign_keys=ON"):
                 cursor.execute(f"PRAGMA {pragma}")
             cursor.close()
 
