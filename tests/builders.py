@@ -6,9 +6,11 @@ import uuid
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from slotbook.domain.gateway import PaymentMethod
 from slotbook.domain.model import Role, User
+from slotbook.domain.payments import Payment
 from slotbook.domain.slots import Slot
-from slotbook.service_layer import accounts, providers
+from slotbook.service_layer import accounts, holds, payments, providers
 from slotbook.service_layer.context import Context
 
 
@@ -50,3 +52,15 @@ async def provider_with_slots(
         ctx, provider_id=provider_id, service_id=service.id, starts_at=starts
     )
     return provider_id, slots
+
+
+async def paying(
+    ctx: Context, slot: Slot, method: PaymentMethod = PaymentMethod.CARD
+) -> tuple[Payment, User]:
+    """A new customer holding `slot`, with a payment started for it by `method`."""
+    buyer = await customer(ctx)
+    placed = await holds.place_hold(ctx, slot_id=slot.id, customer_id=buyer.id)
+    payment = await payments.start_payment(
+        ctx, hold_id=placed.hold.id, customer_id=buyer.id, method=method, return_url=None
+    )
+    return payment, buyer

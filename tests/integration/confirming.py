@@ -28,11 +28,9 @@ from slotbook.adapters.db.repos import payments as payment_repo
 from slotbook.adapters.db.tables import bookings, holds, slots
 from slotbook.bootstrap import build_context, close_context
 from slotbook.config import Settings
-from slotbook.domain.gateway import EventKind, GatewayEvent, PaymentMethod
+from slotbook.domain.gateway import EventKind, GatewayEvent
 from slotbook.domain.payments import Payment
-from slotbook.service_layer import holds as hold_service
 from slotbook.service_layer import payment_outcomes as outcomes
-from slotbook.service_layer import payments as payment_service
 from slotbook.service_layer.context import Context
 from tests import builders
 from tests import databases as dbs
@@ -72,15 +70,7 @@ async def paid_hold(
     _, found = await builders.provider_with_slots(
         ctx, first=clock.now() + timedelta(days=1), count=1, price_minor=PRICE
     )
-    customer = await builders.customer(ctx)
-    placed = await hold_service.place_hold(ctx, slot_id=found[0].id, customer_id=customer.id)
-    payment = await payment_service.start_payment(
-        ctx,
-        hold_id=placed.hold.id,
-        customer_id=customer.id,
-        method=PaymentMethod.CARD,
-        return_url=None,
-    )
+    payment, _ = await builders.paying(ctx, found[0])
     async with ctx.db.write() as conn:
         for i in range(extra_pending):
             stray = replace(

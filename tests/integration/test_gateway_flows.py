@@ -162,15 +162,7 @@ async def start(flow: Flow) -> tuple[Payment, User]:
     _, slots = await builders.provider_with_slots(
         flow.ctx, first=START.replace(day=2), count=1, price_minor=PRICE
     )
-    customer = await builders.customer(flow.ctx)
-    placed = await holds.place_hold(flow.ctx, slot_id=slots[0].id, customer_id=customer.id)
-    payment = await payments.start_payment(
-        flow.ctx,
-        hold_id=placed.hold.id,
-        customer_id=customer.id,
-        method=flow.method,
-        return_url=None,
-    )
+    payment, customer = await builders.paying(flow.ctx, slots[0], flow.method)
     assert payment.gateway == flow.driver.gateway.name
     assert payment.gateway_payment_id
     assert payment.redirect_url

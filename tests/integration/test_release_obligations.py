@@ -11,12 +11,11 @@ from sqlalchemy import func, select
 from slotbook.adapters.clock import ManualClock
 from slotbook.adapters.db.payment_tables import outbox
 from slotbook.adapters.db.repos import payments as payment_repo
-from slotbook.domain.gateway import GatewayPaymentStatus, PaymentMethod
-from slotbook.domain.model import User
+from slotbook.domain.gateway import GatewayPaymentStatus
 from slotbook.domain.payments import Payment
 from slotbook.domain.slots import Slot
 from slotbook.domain.states import PaymentStatus
-from slotbook.service_layer import holds, obligations, payments
+from slotbook.service_layer import holds, obligations
 from slotbook.service_layer.context import Context
 from slotbook.service_layer.sweeper import sweep_once
 from tests import builders
@@ -30,19 +29,6 @@ DAY = START + timedelta(days=1)
 async def slots(ctx: Context) -> list[Slot]:
     _, found = await builders.provider_with_slots(ctx, first=DAY, count=3)
     return found
-
-
-async def paying(ctx: Context, slot: Slot) -> tuple[Payment, User]:
-    customer = await builders.customer(ctx)
-    placed = await holds.place_hold(ctx, slot_id=slot.id, customer_id=customer.id)
-    payment = await payments.start_payment(
-        ctx,
-        hold_id=placed.hold.id,
-        customer_id=customer.id,
-        method=PaymentMethod.CARD,
-        return_url=None,
-    )
-    return payment, customer
 
 
 async def obligations_written(ctx: Context) -> int:
@@ -65,7 +51,7 @@ async def assert_withdrawn(ctx: Context, gateway: FakeGateway, payment: Payment)
 async def test_a_superseded_holds_payment_is_withdrawn(
     ctx: Context, gateway: FakeGateway, slots: list[Slot]
 ) -> None:
-    payment, customer = await paying(ctx, slots[0])
+    payment, customer = await builders.paying(ctx, slots[0])
     await holds.place_hold(ctx, slot_id=slots[1].id, customer_id=customer.id)
     await assert_withdrawn(ctx, gateway, payment)
 
@@ -73,7 +59,7 @@ async def test_a_superseded_holds_payment_is_withdrawn(
 async def test_an_expired_hold_taken_over_has_its_payment_withdrawn(
     ctx: Context, gateway: FakeGateway, clock: ManualClock, slots: list[Slot]
 ) -> None:
-    payment, _ = await paying(ctx, slots[0])
+    payment, _ = await builders.paying(ctx, slots[0])
     clock.advance(ctx.settings.hold_ttl_seconds)
     rival = await builders.customer(ctx)
     assert (await holds.place_hold(ctx, slot_id=slots[0].id, customer_id=rival.id)).created
@@ -83,7 +69,7 @@ async def test_an_expired_hold_taken_over_has_its_payment_withdrawn(
 async def test_a_swept_holds_payment_is_withdrawn(
     ctx: Context, gateway: FakeGateway, clock: ManualClock, slots: list[Slot]
 ) -> None:
-    payment, _ = await paying(ctx, slots[0])
+    payment, _ = await builders.paying(ctx, slots[0])
     clock.advance(ctx.settings.hold_ttl_seconds)
     await sweep_once(ctx)  # releases it and carries out what that obliges
     await assert_withdrawn(ctx, gateway, payment)
@@ -92,7 +78,7 @@ async def test_a_swept_holds_payment_is_withdrawn(
 async def test_a_cancelled_holds_payment_is_withdrawn(
     ctx: Context, gateway: FakeGateway, slots: list[Slot]
 ) -> None:
-    payment, customer = await paying(ctx, slots[0])
+    payment, customer = await builders.paying(ctx, slots[0])
     await holds.cancel_hold(ctx, hold_id=payment.hold_id, customer_id=customer.id)
     await assert_withdrawn(ctx, gateway, payment)
 
