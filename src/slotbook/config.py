@@ -69,9 +69,11 @@ class Settings(BaseSettings):
     max_clock_skew_seconds: float = Field(default=2.0, gt=0)
     # group commit of holds on PostgreSQL (docs/group-commit.md): up to `hold_batch_size`
     # waiting holds placed by one statement, on each of `hold_batch_connections`
-    # connections of their own; 0 connections: one statement per hold
+    # connections of their own; 0 connections: one statement per hold. One connection
+    # measured best on 2 cores (docs/benchmarks.md): a second database backend only
+    # competes with the server process for the cores
     hold_batch_size: int = Field(default=16, ge=1, le=256)
-    hold_batch_connections: int = Field(default=2, ge=0, le=32)
+    hold_batch_connections: int = Field(default=1, ge=0, le=32)
 
     hold_ttl_seconds: int = Field(default=600, ge=1)
     booking_horizon_days: int = Field(default=730, ge=1, le=3650)
