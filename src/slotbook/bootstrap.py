@@ -10,7 +10,7 @@ from slotbook.adapters.clock import SystemClock
 from slotbook.adapters.db.connections import BoundedPool, create_bounded_pool
 from slotbook.adapters.db.engine import Database, create_engine, libpq_dsn
 from slotbook.adapters.db.hold_lock import SqlHoldStore
-from slotbook.adapters.db.pg_hold_batch import BATCH_SESSION, BatchingHoldStore
+from slotbook.adapters.db.pg_hold_batch import BatchingHoldStore
 from slotbook.adapters.db.pg_hold_lock import PgHoldStore
 from slotbook.adapters.gateways.omise import OmiseGateway
 from slotbook.adapters.gateways.sandbox import SandboxGateway
@@ -99,9 +99,7 @@ async def batching_hold_store(settings: Settings, single: PgHoldStore) -> Batchi
     """Group commit of holds (docs/group-commit.md) in front of the single-statement store:
     the default on PostgreSQL, unless `hold_batch_connections` is 0."""
     connections = settings.hold_batch_connections or 1
-    pool = await create_bounded_pool(
-        libpq_dsn(settings.database_url), settings, size=connections, session=BATCH_SESSION
-    )
+    pool = await create_bounded_pool(libpq_dsn(settings.database_url), settings, size=connections)
     return BatchingHoldStore(
         single,
         pool,

@@ -40,9 +40,6 @@ from slotbook.domain.ports import Inspection, LockRequest, LockResult
 from slotbook.domain.slots import Slot
 from slotbook.domain.suggestions import Suggestion
 
-# PostgreSQL plans a statement with array parameters for each small batch anew (~0.5 ms),
-# since its generic plan guesses long arrays: the batch connections keep the generic plan
-BATCH_SESSION = {"plan_cache_mode": "force_generic_plan"}
 _BATCH_ATTEMPTS = 2
 _ALONE = None  # a request's answer when it is to go alone, on the single path
 _REPORT_SECONDS = 1.0
