@@ -11,7 +11,7 @@ from slotbook.adapters.clock import ManualClock
 from slotbook.adapters.db.repos.holds import get_hold
 from slotbook.domain.errors import SlotNotFound, SlotUnavailable
 from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
-from slotbook.domain.suggestions import SuggestionKind
+from slotbook.domain.suggestions import SuggestionKind, rank_suggestions
 from slotbook.service_layer import catalog, holds
 from slotbook.service_layer.context import Context
 from tests import builders
@@ -167,3 +167,27 @@ async def test_a_suggested_slot_held_since_is_no_longer_offered(ctx: Context) ->
     with pytest.raises(SlotUnavailable) as second:  # within the remembered list's second
         await holds.place_hold(ctx, slot_id=slot.id, customer_id=dave.id)
     assert [o.slot_id for o in second.value.suggestions] == [far.id]
+
+
+async def test_only_the_nearest_alternatives_come_back_ties_broken_as_ranked(
+    ctx: Context,
+) -> None:
+    """The store may pre-rank and cut its candidates; what it returns, ranked, is the
+    ranking of every free candidate: nearest first, then the same provider, the earlier
+    slot, the slot id."""
+    hour, half = timedelta(hours=1), timedelta(minutes=30)
+    _, (before, target, after) = await builders.provider_with_slots(ctx, first=DAY, count=3)
+    _, (tied_later,) = await builders.provider_with_slots(ctx, first=DAY + 2 * hour, count=1)
+    _, (nearest,) = await builders.provider_with_slots(ctx, first=DAY + half, count=1)
+    _, (near_later,) = await builders.provider_with_slots(ctx, first=DAY + hour + half, count=1)
+    far = [
+        (await builders.provider_with_slots(ctx, first=DAY + 3 * hour, count=1))[1][0]
+        for _ in range(3)
+    ]
+    await builders.provider_with_slots(ctx, category="dental", first=DAY + hour, count=1)
+    first_far = min(far, key=lambda s: str(s.id))
+    expected = [nearest, near_later, before, after, tied_later, first_far]
+    for limit in (3, 6):  # each cut falls inside a tie
+        found = await ctx.hold_store.alternatives(target, now=START, limit=limit)
+        ranked = rank_suggestions(target.starts_at, found, limit=limit)
+        assert [s.slot_id for s in ranked] == [s.id for s in expected[:limit]]

@@ -55,14 +55,21 @@ def _scan(where: str, after: bool, same: bool) -> str:
     )
 
 
-# $1 provider, $2 target slot, $3 target start, $4 category, $5 now, $6 limit per scan
-ALTERNATIVES_SQL = " UNION ALL ".join(
+_SCANS = " UNION ALL ".join(
     _scan(where, after, same)
     for where, same in (
         ("provider_id = $1 AND id <> $2", True),
         ("category = $4 AND provider_id <> $1", False),
     )
     for after in (True, False)
+)
+# $1 provider, $2 target slot, $3 target start, $4 category, $5 now, $6 limit. The four
+# walks are disjoint; of their rows only the `$6` first in `rank_suggestions`' order (the
+# domain's rule, applied again to what comes back) leave the database.
+ALTERNATIVES_SQL = (
+    f"SELECT * FROM ({_SCANS}) AS c"  # noqa: S608 (built from constants only)
+    " ORDER BY abs(extract(epoch FROM c.starts_at - $3)), NOT c.same_provider, c.starts_at,"
+    " c.id::text LIMIT $6"
 )
 
 
