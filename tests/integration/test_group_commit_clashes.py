@@ -20,7 +20,7 @@ import pytest
 
 from slotbook.adapters.db.engine import libpq_dsn
 from slotbook.adapters.db.pg_hold_batch import BatchingHoldStore
-from slotbook.domain.errors import HoldContended
+from slotbook.domain.errors import DatabaseUnavailable, HoldContended
 from slotbook.domain.holds import hold_expiry
 from slotbook.domain.ports import LockRequest
 from slotbook.domain.states import HoldStatus, ReleaseReason
@@ -159,3 +159,30 @@ async def test_a_request_that_always_fails_fails_alone(ctx: Context) -> None:
         assert answer.hold is not None
         assert answer.hold.id == wave[i].hold_id
     assert store(ctx).stats.sizes == {4: 1}
+
+
+@POSTGRES_ONLY
+async def test_closing_answers_the_batch_in_flight_and_the_queue_behind_it(
+    ctx: Context,
+) -> None:
+    """A process shutting down leaves no caller waiting: the batch whose statement is
+    still running and the requests queued behind it are answered 503 unavailable."""
+    _, slots = await builders.provider_with_slots(ctx, first=DAY, count=2)
+    people = [await builders.customer(ctx) for _ in range(2)]
+    first, queued = requests(ctx, [(s.id, p.id) for s, p in zip(slots, people, strict=True)])
+    observer = await asyncpg.connect(libpq_dsn(ctx.settings.database_url))
+    try:
+        async with other_transaction(ctx) as other:
+            await other.execute(LOCK_SLOT, first.slot_id)
+            in_flight = asyncio.ensure_future(store(ctx).try_lock(first))
+            await until_someone_waits_on_a_lock(observer)  # the one placer is busy
+            behind = asyncio.ensure_future(store(ctx).try_lock(queued))
+            closing = asyncio.ensure_future(store(ctx).close())
+            for answer in (in_flight, behind):
+                with pytest.raises(DatabaseUnavailable, match="shutting down"):
+                    await answer
+        await closing
+        taken = await observer.fetchval("SELECT count(*) FROM holds")
+    finally:
+        await observer.close()
+    assert taken == 0

@@ -156,8 +156,11 @@ class BatchingHoldStore:
                 for waiting, answer in zip(batch, answers, strict=True):
                     _answer(waiting, answer)
             finally:
-                for waiting in batch:  # only when the placer itself is cancelled (closing)
-                    _answer(waiting, error=DatabaseUnavailable("the service is shutting down"))
+                unanswered = [w for w in batch if not w.answer.done()]
+                if unanswered:  # only when the placer itself is cancelled (closing)
+                    closing = DatabaseUnavailable("the service is shutting down")
+                    for waiting in unanswered:
+                        _answer(waiting, error=closing)
                 self._busy.difference_update(w.request.customer_id for w in batch)
                 if self._queue:
                     self._wake.set()  # those left behind for their customer's sake
