@@ -89,15 +89,16 @@ class BoundedPool:
     """An asyncpg pool whose wait for a free connection is bounded on its own.
 
     A semaphore of the pool's size is the queue: waiting on it past the pool timeout is an
-    overload. Once through it a connection is free or can be opened, so the pool's own
-    timeout bounds only connecting, and running out of it means unreachable.
+    overload. Once through it a connection is free or can be opened, so only connecting
+    can take long, bounded by the connect timeout the pool hands `asyncpg.connect`: running
+    out of it means unreachable. (A timeout on the pool's own acquire would run every
+    acquire through a task of `asyncio.wait_for`.)
     """
 
-    def __init__(self, pool: Any, *, size: int, wait_seconds: float, connect_seconds: float):
+    def __init__(self, pool: Any, *, size: int, wait_seconds: float):
         self.pool = pool
         self._free = asyncio.Semaphore(size)
         self._wait = wait_seconds
-        self._connect = connect_seconds
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Any]:
@@ -108,7 +109,7 @@ class BoundedPool:
         except TimeoutError:
             raise Overloaded("no database connection came free in time; retry shortly") from None
         try:
-            async with translate_unavailable(), self.pool.acquire(timeout=self._connect) as conn:
+            async with translate_unavailable(), self.pool.acquire() as conn:
                 try:
                     yield conn
                 except Exception as exc:
@@ -167,5 +168,4 @@ async def create_bounded_pool(
         pool,
         size=size,
         wait_seconds=settings.db_pool_timeout_seconds,
-        connect_seconds=settings.db_connect_timeout_seconds,
     )
