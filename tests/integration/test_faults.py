@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 
@@ -102,39 +101,3 @@ async def test_an_unreachable_database_answers_503_without_hanging() -> None:
             assert_problem(login, 503)
     finally:
         await close_context(ctx)
-
-
-async def _say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await reader.read()  # until the client gives up
-    writer.close()
-
-
-async def test_a_database_that_never_answers_is_unavailable_within_the_connect_timeout() -> None:
-    """A server that accepts the connection and then says nothing (a database hung while
-    starting, a proxy with nothing behind it): connecting gives up after its own timeout,
-    long before the wait for a pooled connection would."""
-    silent = await asyncio.start_server(_say_nothing, "127.0.0.1", 0)
-    port = silent.sockets[0].getsockname()[1]
-    settings = load_settings(
-        database_url=f"postgresql://postgres@127.0.0.1:{port}/silent",
-        db_connect_timeout_seconds=0.5,
-        db_pool_timeout_seconds=60.0,
-        **FAST_HASH,
-        **SECRETS,
-    )
-    ctx = await build_context(settings, clock=ManualClock(START))
-    app = create_app(context=ctx, run_sweeper_in_process=False)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    token = ctx.tokens.issue(Principal(uuid.uuid4(), Role.CUSTOMER), now=START)
-    try:
-        async with (
-            httpx.AsyncClient(transport=transport, base_url="http://t", timeout=None) as c,
-            asyncio.timeout(20),  # a third of the pool wait: only the connect timeout ends it
-        ):
-            answer = await c.post(
-                "/v1/holds", json={"slot_id": str(uuid.uuid4())}, headers=bearer(token)
-            )
-    finally:
-        await close_context(ctx)
-        silent.close()
-    assert_problem(answer, 503, "/database-unavailable")

@@ -1,5 +1,7 @@
 """Overload is not an outage: a full pool and a slow statement answer 503 `overloaded`
-with Retry-After, a bug answers 500, and readiness does not depend on the request pool."""
+with Retry-After, a database that cannot be connected to in time answers 503
+`database-unavailable`, a bug answers 500, and readiness does not depend on the request
+pool."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -191,3 +193,35 @@ async def test_a_full_hold_pool_answers_overloaded(
             refused = await hold(bob.id, slots[1])
         assert_overloaded(refused)
         assert (await waiting).status_code == 201
+
+
+async def _say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read()  # until the client gives up
+    writer.close()
+
+
+@POSTGRES_ONLY
+async def test_a_database_that_never_answers_is_unavailable_within_the_connect_timeout(
+    client_for: ClientFor,
+) -> None:
+    """A server that accepts the connection and then says nothing (a database hung while
+    starting, a proxy with nothing behind it): connecting gives up after its own timeout,
+    long before the wait for a pooled connection would."""
+    silent = await asyncio.start_server(_say_nothing, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    try:
+        async with (
+            client_for(
+                database_url=f"postgresql://postgres@127.0.0.1:{port}/silent",
+                db_connect_timeout_seconds=0.5,
+                db_pool_timeout_seconds=60.0,
+            ) as (ctx, client),
+            asyncio.timeout(20),  # a third of the pool wait: only the connect timeout ends it
+        ):
+            token = ctx.tokens.issue(Principal(uuid4(), Role.CUSTOMER), now=ctx.clock.now())
+            answer = await client.post(
+                "/v1/holds", json={"slot_id": str(uuid4())}, headers=bearer(token)
+            )
+    finally:
+        silent.close()
+    assert_problem(answer, 503, "/database-unavailable")
