@@ -30,6 +30,7 @@ async def provider_with_slots(
     count: int = 4,
     minutes: int = 60,
     price_minor: int = 45_000,
+    currency: str = "THB",
 ) -> tuple[UUID, list[Slot]]:
     """A provider selling one service, with `count` back-to-back slots from `first`."""
     email = f"prov-{uuid.uuid4().hex[:8]}@example.com"
@@ -45,7 +46,7 @@ async def provider_with_slots(
         category=category,
         duration_minutes=minutes,
         price_minor=price_minor,
-        currency="THB",
+        currency=currency,
     )
     starts = [first + timedelta(minutes=minutes * i) for i in range(count)]
     slots = await providers.add_slots(

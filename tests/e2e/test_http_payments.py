@@ -164,6 +164,19 @@ async def test_paying_confirms_a_booking_a_provider_completes(
         "refunded_minor": 0,
         "refunds_pending_minor": 0,
         "balanced": True,
+        "currency": "THB",
+        "currencies": [
+            {
+                "currency": "THB",
+                "payments_succeeded_minor": PRICE,
+                "escrow_held_minor": 0,
+                "released_to_providers_minor": PRICE - fee,
+                "platform_fees_minor": fee,
+                "refunded_minor": 0,
+                "refunds_pending_minor": 0,
+                "balanced": True,
+            }
+        ],
     }
 
 

@@ -174,6 +174,19 @@ async def test_an_unbalanced_ledger_transaction_is_refused(
         await post(ctx, txn, entries(txn, *amounts))
 
 
+async def test_a_ledger_transaction_sums_to_zero_in_each_currency(ctx: Context) -> None:
+    """THB 100 against USD 100 sums to zero only if currencies are added together."""
+    mixed = uuid.uuid4()
+    rows = entries(mixed, 100, -100)
+    rows[1]["currency"] = "USD"
+    with pytest.raises(DBAPIError, match="ledger_unbalanced"):
+        await post(ctx, mixed, rows)
+    both = uuid.uuid4()  # each currency balanced on its own: written
+    rows = entries(both, 100, -100) + entries(both, 7, -7)
+    rows[2]["currency"] = rows[3]["currency"] = "USD"
+    await post(ctx, both, rows)
+
+
 async def test_a_ledger_transaction_cannot_be_reopened(ctx: Context) -> None:
     txn = uuid.uuid4()
     await post(ctx, txn, entries(txn, 100, -100))

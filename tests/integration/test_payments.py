@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import Table, func, select
 
@@ -27,7 +28,7 @@ from slotbook.domain.states import (
     ReleaseReason,
     SlotStatus,
 )
-from slotbook.service_layer import catalog, holds, obligations, payments
+from slotbook.service_layer import accounts, catalog, holds, obligations, payments
 from slotbook.service_layer import payment_outcomes as outcomes
 from slotbook.service_layer.bookings import list_bookings
 from slotbook.service_layer.context import Context
@@ -350,3 +351,68 @@ async def test_another_customers_payment_is_not_found(ctx: Context) -> None:
 
 def _customer(h: Held) -> Principal:
     return Principal(h.customer.id, Role.CUSTOMER)
+
+
+async def test_the_ledger_summary_keeps_each_currency_apart(
+    ctx: Context, gateway: FakeGateway, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    """A THB booking, a USD one and a late USD payment refunded: each currency has its own
+    figures and balances; the top-level amounts add no THB to USD."""
+    usd = 50_000
+    thb = await held(ctx)
+    assert await succeed(ctx, gateway, await start(ctx, thb)) is SuccessFate.CONFIRM
+    _, dollar_slots = await builders.provider_with_slots(
+        ctx, first=DAY, count=2, price_minor=usd, currency="USD"
+    )
+    booked = await held(ctx, dollar_slots[0])
+    assert await succeed(ctx, gateway, await start(ctx, booked)) is SuccessFate.CONFIRM
+    late = await held(ctx, dollar_slots[1])
+    payment = await start(ctx, late)
+    clock.advance(ctx.settings.hold_ttl_seconds + 1)
+    assert await succeed(ctx, gateway, payment) is SuccessFate.REFUND
+    await drain(ctx)
+
+    summary = await ledger_summary(ctx)
+    assert [(c.currency, c.payments_succeeded_minor, c.balanced) for c in summary.currencies] == [
+        ("THB", PRICE, True),
+        ("USD", 2 * usd, True),
+    ]
+    dollars = summary.currencies[1]
+    assert (dollars.escrow_held_minor, dollars.refunded_minor) == (usd, usd)
+    assert summary.balanced
+    assert summary.payments_succeeded_minor is None  # no THB + USD sum
+
+    admin = await accounts.create_admin(
+        ctx, email=f"admin-{uuid.uuid4().hex[:8]}@example.com", password="admin-password"
+    )
+    token = accounts.issue_token(ctx, admin)
+    answer = await client.get(
+        "/v1/admin/ledger/summary", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    amounts = ("payments_succeeded_minor", "escrow_held_minor", "refunded_minor")
+    assert [body[name] for name in amounts] == [None, None, None]
+    assert (body["balanced"], body["currency"]) == (True, None)
+    assert body["currencies"] == [
+        {
+            "currency": "THB",
+            "payments_succeeded_minor": PRICE,
+            "escrow_held_minor": PRICE,
+            "released_to_providers_minor": 0,
+            "platform_fees_minor": 0,
+            "refunded_minor": 0,
+            "refunds_pending_minor": 0,
+            "balanced": True,
+        },
+        {
+            "currency": "USD",
+            "payments_succeeded_minor": 2 * usd,
+            "escrow_held_minor": usd,
+            "released_to_providers_minor": 0,
+            "platform_fees_minor": 0,
+            "refunded_minor": usd,
+            "refunds_pending_minor": 0,
+            "balanced": True,
+        },
+    ]

@@ -69,11 +69,39 @@ class BookingsOut(BaseModel):
     bookings: list[BookingOut]
 
 
-class LedgerSummaryOut(BaseModel):
+_ONE_CURRENCY = (
+    "in the ledger's one currency (`currency`); 0 when it is empty; null when it holds "
+    "several currencies (amounts in different currencies are never added: see `currencies`)"
+)
+
+
+class LedgerCurrencyOut(BaseModel):
+    """The ledger in one currency."""
+
+    currency: str
     payments_succeeded_minor: int
     escrow_held_minor: int
     released_to_providers_minor: int
     platform_fees_minor: int
     refunded_minor: int
     refunds_pending_minor: int
-    balanced: bool
+    balanced: bool = Field(
+        description="every ledger transaction sums to zero in this currency, and succeeded ="
+        " escrow held + released + fees + refunded + refunds pending in it"
+    )
+
+
+class LedgerSummaryOut(BaseModel):
+    payments_succeeded_minor: int | None = Field(description=_ONE_CURRENCY)
+    escrow_held_minor: int | None = Field(description=_ONE_CURRENCY)
+    released_to_providers_minor: int | None = Field(description=_ONE_CURRENCY)
+    platform_fees_minor: int | None = Field(description=_ONE_CURRENCY)
+    refunded_minor: int | None = Field(description=_ONE_CURRENCY)
+    refunds_pending_minor: int | None = Field(description=_ONE_CURRENCY)
+    balanced: bool = Field(description="every currency in `currencies` balances")
+    currency: str | None = Field(
+        description="the currency of the amounts above; null when the ledger holds none or several"
+    )
+    currencies: list[LedgerCurrencyOut] = Field(
+        description="each currency's own amounts, by currency code"
+    )

@@ -149,4 +149,18 @@ def ledger_summary(s: Summary) -> dict[str, Any]:
         "refunded_minor": s.refunded_minor,
         "refunds_pending_minor": s.refunds_pending_minor,
         "balanced": s.balanced,
+        "currency": s.currency,
+        "currencies": [
+            {
+                "currency": c.currency,
+                "payments_succeeded_minor": c.payments_succeeded_minor,
+                "escrow_held_minor": c.escrow_held_minor,
+                "released_to_providers_minor": c.released_to_providers_minor,
+                "platform_fees_minor": c.platform_fees_minor,
+                "refunded_minor": c.refunded_minor,
+                "refunds_pending_minor": c.refunds_pending_minor,
+                "balanced": c.balanced,
+            }
+            for c in s.currencies
+        ],
     }

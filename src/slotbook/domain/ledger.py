@@ -29,7 +29,7 @@ The flows, one transaction each:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
@@ -173,17 +173,19 @@ def refund_paid(*, payment_id: UUID, amount_minor: int, currency: str) -> Transa
 
 
 @dataclass(frozen=True, slots=True)
-class Summary:
-    """The ledger's balances, as the admin summary shows them (credits as positives)."""
+class CurrencySummary:
+    """The ledger's balances in one currency (credits as positives): amounts in different
+    currencies are never added together."""
 
+    currency: str
     payments_succeeded_minor: int
     escrow_held_minor: int
     released_to_providers_minor: int
     platform_fees_minor: int
     refunded_minor: int
     refunds_pending_minor: int
-    every_transaction_balanced: bool
-    matches_payments: bool  # receipts equal the sum of payments the gateways reported paid
+    every_transaction_balanced: bool  # every transaction sums to zero in this currency
+    matches_payments: bool  # receipts equal the payments the gateways reported paid
 
     @property
     def balanced(self) -> bool:
@@ -201,12 +203,87 @@ class Summary:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The admin summary: each currency's own figures, ordered by currency code."""
+
+    currencies: tuple[CurrencySummary, ...] = ()
+
+    @property
+    def balanced(self) -> bool:
+        """Every currency balances (an empty ledger does)."""
+        return all(c.balanced for c in self.currencies)
+
+    @property
+    def currency(self) -> str | None:
+        """The one currency the ledger holds, or None when it holds none or several."""
+        return self.currencies[0].currency if len(self.currencies) == 1 else None
+
+    def _one(self, amount: Callable[[CurrencySummary], int]) -> int | None:
+        """A top-level amount: the one currency's, 0 for an empty ledger, None when there
+        are several currencies (a sum of THB and USD is no amount of money)."""
+        if len(self.currencies) > 1:
+            return None
+        return amount(self.currencies[0]) if self.currencies else 0
+
+    @property
+    def payments_succeeded_minor(self) -> int | None:
+        return self._one(lambda c: c.payments_succeeded_minor)
+
+    @property
+    def escrow_held_minor(self) -> int | None:
+        return self._one(lambda c: c.escrow_held_minor)
+
+    @property
+    def released_to_providers_minor(self) -> int | None:
+        return self._one(lambda c: c.released_to_providers_minor)
+
+    @property
+    def platform_fees_minor(self) -> int | None:
+        return self._one(lambda c: c.platform_fees_minor)
+
+    @property
+    def refunded_minor(self) -> int | None:
+        return self._one(lambda c: c.refunded_minor)
+
+    @property
+    def refunds_pending_minor(self) -> int | None:
+        return self._one(lambda c: c.refunds_pending_minor)
+
+
 def summarise(
-    balances: dict[Account, int], *, every_transaction_balanced: bool, payments_received: int
+    balances: dict[tuple[Account, str], int],
+    *,
+    unbalanced: dict[str, int],
+    payments_received: dict[str, int],
 ) -> Summary:
-    """The summary from each account's balance (debits positive)."""
-    receipts = balances.get(Account.GATEWAY_RECEIPTS, 0)
+    """The summary from each account's balance per currency (debits positive), how many
+    transactions do not sum to zero in each currency, and what the gateways reported paid
+    in each currency."""
+    codes = sorted({c for _, c in balances} | set(unbalanced) | set(payments_received))
     return Summary(
+        tuple(
+            _in_currency(
+                {a: t for (a, c), t in balances.items() if c == code},
+                code,
+                every_transaction_balanced=not unbalanced.get(code, 0),
+                payments_received=payments_received.get(code, 0),
+            )
+            for code in codes
+        )
+    )
+
+
+def _in_currency(
+    balances: dict[Account, int],
+    currency: str,
+    *,
+    every_transaction_balanced: bool,
+    payments_received: int,
+) -> CurrencySummary:
+    receipts = balances.get(Account.GATEWAY_RECEIPTS, 0)
+    return CurrencySummary(
+        currency=currency,
         payments_succeeded_minor=receipts,
         escrow_held_minor=-balances.get(Account.ESCROW, 0),
         released_to_providers_minor=-balances.get(Account.PROVIDER_PAYABLE, 0),

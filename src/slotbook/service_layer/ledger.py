@@ -9,11 +9,10 @@ from slotbook.service_layer.context import Context
 
 
 async def ledger_summary(ctx: Context) -> Summary:
-    """Every account's balance, read in one snapshot, and the invariant-5 check."""
+    """Every account's balance per currency, read in one snapshot, and the invariant-5
+    check in each currency."""
     async with ctx.db.read() as conn:
         balances = await ledger.balances(conn)
         unbalanced = await ledger.unbalanced_transactions(conn)
-        received = await payment_repo.received_total(conn)
-    return summarise(
-        balances, every_transaction_balanced=unbalanced == 0, payments_received=received
-    )
+        received = await payment_repo.received_totals(conn)
+    return summarise(balances, unbalanced=unbalanced, payments_received=received)

@@ -16,6 +16,7 @@ router = APIRouter(tags=["admin"])
 
 @router.get("/v1/admin/ledger/summary", responses=documented(200, LedgerSummaryOut, 401, 403))
 async def summary(_admin: CurrentAdmin, ctx: Ctx) -> JSON:
-    """Balances of the escrow ledger; `balanced` when every transaction sums to zero and
-    succeeded = escrow held + released + fees + refunded + refunds pending."""
+    """Balances of the escrow ledger per currency; `balanced` when, in every currency,
+    every transaction sums to zero and succeeded = escrow held + released + fees + refunded
+    + refunds pending. The top-level amounts are the one currency's (null when several)."""
     return JSON(render.ledger_summary(await ledger_summary(ctx)))

@@ -50,31 +50,39 @@ async def post(conn: AsyncConnection, txn: Transaction, *, now: datetime) -> UUI
     return txn_id
 
 
-async def balances(conn: AsyncConnection) -> dict[Account, int]:
-    """Each account's balance over every written transaction (debits positive)."""
+async def balances(conn: AsyncConnection) -> dict[tuple[Account, str], int]:
+    """Each account's balance in each currency over every written transaction (debits
+    positive; amounts in different currencies are never added together)."""
     rows = await conn.execute(
-        select(ledger_entries.c.account, func.sum(ledger_entries.c.amount_minor))
+        select(
+            ledger_entries.c.account,
+            ledger_entries.c.currency,
+            func.sum(ledger_entries.c.amount_minor),
+        )
         .select_from(
             ledger_entries.join(
                 ledger_transactions,
                 ledger_transactions.c.id == ledger_entries.c.transaction_id,
             )
         )
-        .group_by(ledger_entries.c.account)
+        .group_by(ledger_entries.c.account, ledger_entries.c.currency)
     )
-    return {Account(account): int(total) for account, total in rows}
+    return {(Account(account), currency): int(total) for account, currency, total in rows}
 
 
-async def unbalanced_transactions(conn: AsyncConnection) -> int:
-    """How many transactions do not sum to zero in some currency (the database refuses
-    them, so anything but 0 is a fault worth an alarm)."""
+async def unbalanced_transactions(conn: AsyncConnection) -> dict[str, int]:
+    """Per currency, how many transactions do not sum to zero in it (the database refuses
+    them, so anything but none is a fault worth an alarm)."""
     per_currency = (
-        select(ledger_entries.c.transaction_id)
+        select(ledger_entries.c.currency)
         .group_by(ledger_entries.c.transaction_id, ledger_entries.c.currency)
         .having(func.sum(ledger_entries.c.amount_minor) != 0)
         .subquery()
     )
-    return int(await conn.scalar(select(func.count()).select_from(per_currency)) or 0)
+    rows = await conn.execute(
+        select(per_currency.c.currency, func.count()).group_by(per_currency.c.currency)
+    )
+    return {currency: int(count) for currency, count in rows}
 
 
 async def escrow_of_booking(conn: AsyncConnection, booking_id: UUID) -> int:

@@ -200,14 +200,15 @@ async def stale_pending(
     )
 
 
-async def received_total(conn: AsyncConnection) -> int:
-    """The sum of every payment the gateways reported paid (refunded ones included)."""
-    total = await conn.scalar(
-        select(func.coalesce(func.sum(payments.c.amount_minor), 0)).where(
-            payments.c.status.in_((PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED))
-        )
+async def received_totals(conn: AsyncConnection) -> dict[str, int]:
+    """Per currency, the sum of every payment the gateways reported paid (refunded ones
+    included)."""
+    rows = await conn.execute(
+        select(payments.c.currency, func.sum(payments.c.amount_minor))
+        .where(payments.c.status.in_((PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)))
+        .group_by(payments.c.currency)
     )
-    return int(total or 0)
+    return {currency: int(total) for currency, total in rows}
 
 
 def _refund(row: Row[Any]) -> Refund:
