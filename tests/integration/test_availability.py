@@ -216,3 +216,26 @@ async def test_the_sweeper_materialises_and_a_new_time_zone_moves_the_slots(
     london = [s for s in await slots_of(ctx, provider_id) if s.status == "available"]
     assert london[0].starts_at == datetime(2030, 1, 7, 9, tzinfo=UTC)
     assert len(london) == len(bangkok)
+
+
+async def test_publish_refuses_lists_over_the_limits_whatever_the_caller(ctx: Context) -> None:
+    """The limits are the domain's: not only the API's request schema keeps them."""
+    provider_id, service_id = await provider(ctx, "Asia/Bangkok")
+    first = date(2030, 1, 1)
+    thirteen_breaks = tuple(Span(k, k + 1) for k in range(13))
+    many = Availability(
+        services=(
+            ServiceHours(
+                service_id,
+                weekly=(WeeklyHours(0, OpenHours(Span(0, 1440), thirteen_breaks)),),
+            ),
+        ),
+        days_off=frozenset(first + timedelta(days=r) for r in range(401)),
+    )
+    with pytest.raises(InvalidRequest) as refused:
+        await availability.publish(ctx, provider_id=provider_id, availability=many, timezone=None)
+    assert [e["loc"] for e in refused.value.extra["errors"]] == [
+        ["body", "services", 0, "weekly", 0, "breaks"],
+        ["body", "days_off"],
+    ]
+    assert (await availability.get_availability(ctx, provider_id=provider_id)).stored is None

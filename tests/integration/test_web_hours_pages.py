@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -300,6 +300,79 @@ async def test_two_services_open_at_once_are_shown_where_they_clash(
     assert problem_at(answer.text, f"{a}-0-0-start") == problem_at(answer.text, f"{a}-2-0-start")
     assert problem_at(answer.text, f"{a}-2-0-start") == ""
     assert (await availability.get_availability(ctx, provider_id=provider_id)).stored is None
+
+
+def section_problem(html: str, service_id: UUID) -> str:
+    found = re.search(rf'<span id="svc-{service_id}-error" class="[^"]*">([^<]*)</span>', html)
+    return " ".join(found.group(1).split()) if found else ""
+
+
+async def test_hours_over_a_limit_are_refused_whole_as_the_api_refuses_them(
+    ctx: Context, client: httpx.AsyncClient
+) -> None:
+    """500 days off, 450 one-off changes, 14 breaks: each over the API's limit, so nothing
+    is stored (never the first 400 or 12) and the page says which."""
+    email, provider_id, service_id = await provider(ctx)
+    token = await log_in(client, email)
+    first = date(2030, 1, 1)
+    days = [(first + timedelta(days=r)).isoformat() for r in range(500)]
+    w, o = f"w-{service_id}-0-0", f"o-{service_id}"
+    cases: list[tuple[dict[str, str], str]] = [
+        ({f"off-{r}": day for r, day in enumerate(days)}, "off-400"),
+        (
+            {f"{o}-{r}-date": day for r, day in enumerate(days[:450])}
+            | {f"{o}-{r}-closed": "1" for r in range(450)},
+            f"svc-{service_id}",
+        ),
+        (
+            {f"{w}-start": "00:00", f"{w}-end": "24:00"}
+            | {f"{w}-b{k}-start": f"{k:02d}:00" for k in range(14)}
+            | {f"{w}-b{k}-end": f"{k:02d}:30" for k in range(14)},
+            f"{w}-b12-start",
+        ),
+    ]
+    words = {
+        "off-400": "Too many days off: at most 400.",
+        f"svc-{service_id}": "Too many one-off changes: at most 400 dates for a service.",
+        f"{w}-b12-start": "Too many breaks: at most 12 in one stretch of hours.",
+    }
+    api = await api_token(client, email)
+    for fields, where in cases:
+        answer = await client.post(PAGE, data={"csrf": token, "timezone": "Asia/Bangkok"} | fields)
+        assert answer.status_code == 422, where
+        assert "Nothing was saved" in answer.text
+        shown = (
+            section_problem(answer.text, service_id)
+            if where.startswith("svc-")
+            else problem_at(answer.text, where)
+        )
+        assert shown == words[where]
+        assert (await availability.get_availability(ctx, provider_id=provider_id)).stored is None
+    refused = await client.put(
+        "/v1/providers/me/availability", json={"days_off": days}, headers=api
+    )
+    assert refused.status_code == 422  # the API, for the same 500 days off
+
+    # at the limits, all of it is saved
+    at_limit = {f"off-{r}": day for r, day in enumerate(days[:400])}
+    saved = await client.post(PAGE, data={"csrf": token, "timezone": "Asia/Bangkok"} | at_limit)
+    assert saved.status_code == 303, saved.text
+    stored = (await client.get("/v1/providers/me/availability", headers=api)).json()
+    assert stored["days_off"] == days[:400]
+
+
+async def test_a_day_off_given_twice_is_one_day_off(
+    ctx: Context, client: httpx.AsyncClient
+) -> None:
+    """As in the API (days off are a set of dates): harmless, stored once."""
+    email, provider_id, _ = await provider(ctx)
+    token = await log_in(client, email)
+    form = {"csrf": token, "timezone": "Asia/Bangkok", "off-0": "2030-01-10"}
+    saved = await client.post(PAGE, data=form | {"off-1": "2030-01-10"})
+    assert saved.status_code == 303, saved.text
+    stored = await availability.get_availability(ctx, provider_id=provider_id)
+    assert stored.stored is not None
+    assert stored.stored.availability.days_off == frozenset({date(2030, 1, 10)})
 
 
 async def test_a_customer_or_a_signed_out_visitor_cannot_use_it(

@@ -1,7 +1,8 @@
 """The availability document of `PUT /v1/providers/me/availability` and its answer.
 
 Times of day are HH:MM wall-clock times in the provider's time zone (24:00 ends the day);
-dates are local dates. Every list is bounded, so no body can ask for unbounded work.
+dates are local dates. Every list is bounded, so no body can ask for unbounded work (the
+bounds are the domain's, domain/availability.py, which the web form applies too).
 """
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from slotbook.api.schemas import Strict, TimeZone
 from slotbook.domain import validation as rules
+from slotbook.domain.availability import (
+    MAX_BREAKS,
+    MAX_DAYS_OFF,
+    MAX_HOURS_PER_DAY,
+    MAX_OVERRIDES,
+    MAX_SERVICES,
+    MAX_WEEKLY,
+)
 
 WallTime = Annotated[
     str,
@@ -23,8 +32,6 @@ WallTime = Annotated[
 ]
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2199, 12, 31))]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-MAX_BREAKS = 12
-MAX_HOURS_PER_DAY = 12
 
 
 class BreakIn(Strict):
@@ -53,17 +60,19 @@ class DateOverrideIn(Strict):
 
 class ServiceAvailabilityIn(Strict):
     service_id: UUID
-    weekly: list[WeeklyHoursIn] = Field(default_factory=list, max_length=7 * MAX_HOURS_PER_DAY)
-    overrides: list[DateOverrideIn] = Field(default_factory=list, max_length=400)
+    weekly: list[WeeklyHoursIn] = Field(default_factory=list, max_length=MAX_WEEKLY)
+    overrides: list[DateOverrideIn] = Field(default_factory=list, max_length=MAX_OVERRIDES)
 
 
 class AvailabilityIn(Strict):
     timezone: TimeZone | None = Field(
         default=None, description="when given, becomes the provider's time zone"
     )
-    services: list[ServiceAvailabilityIn] = Field(default_factory=list, max_length=50)
+    services: list[ServiceAvailabilityIn] = Field(default_factory=list, max_length=MAX_SERVICES)
     days_off: list[Day] = Field(
-        default_factory=list, max_length=400, description="local dates with no slot at all"
+        default_factory=list,
+        max_length=MAX_DAYS_OFF,
+        description="local dates with no slot at all",
     )
 
 

@@ -12,7 +12,10 @@ The rules (`problems` lists every one broken, with where):
 - one service's hours of one day do not overlap each other;
 - no two services' hours overlap on any day (a provider serves one customer at a time,
   which the slots' own no-overlap rule enforces too);
-- a service and a date appear at most once.
+- a service and a date appear at most once;
+- every list is bounded (the limits below): the API's request schema and the web form take
+  their bounds from here, and `problems` reports any list over its bound, so no caller
+  stores part of what it was given.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ DAY_MINUTES = 24 * 60
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 Loc = tuple[str | int, ...]
+
+MAX_SERVICES = 50
+MAX_HOURS_PER_DAY = 12  # stretches of hours on one changed date
+MAX_WEEKLY = 7 * MAX_HOURS_PER_DAY  # weekly stretches of one service
+MAX_BREAKS = 12  # in one stretch of hours
+MAX_OVERRIDES = 400  # one-off changes of one service
+MAX_DAYS_OFF = 400
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -105,7 +115,7 @@ class Problem:
 
 def problems(availability: Availability) -> list[Problem]:
     """Every rule the availability breaks, each with where (relative to the body)."""
-    found: list[Problem] = []
+    found = list(_too_many(availability))
     seen_services: set[UUID] = set()
     for i, service in enumerate(availability.services):
         at: Loc = ("services", i)
@@ -115,6 +125,35 @@ def problems(availability: Availability) -> list[Problem]:
         found.extend(_service_problems(service, at))
     found.extend(_cross_service_problems(availability))
     return found
+
+
+def _too_many(availability: Availability) -> Iterator[Problem]:
+    """Every list over its bound."""
+    if len(availability.services) > MAX_SERVICES:
+        yield Problem(("services",), f"too many services: at most {MAX_SERVICES}")
+    for i, service in enumerate(availability.services):
+        at: Loc = ("services", i)
+        if len(service.weekly) > MAX_WEEKLY:
+            msg = f"too many weekly hours: at most {MAX_WEEKLY} per service"
+            yield Problem((*at, "weekly"), msg)
+        if len(service.overrides) > MAX_OVERRIDES:
+            msg = f"too many one-off changes: at most {MAX_OVERRIDES} per service"
+            yield Problem((*at, "overrides"), msg)
+        hours: list[tuple[Loc, OpenHours]] = [
+            ((*at, "weekly", j), w.hours) for j, w in enumerate(service.weekly)
+        ]
+        for j, override in enumerate(service.overrides):
+            where: Loc = (*at, "overrides", j, "hours")
+            if len(override.hours) > MAX_HOURS_PER_DAY:
+                msg = f"too many hours on one date: at most {MAX_HOURS_PER_DAY}"
+                yield Problem(where, msg)
+            hours += [((*where, k), h) for k, h in enumerate(override.hours)]
+        for loc, h in hours:
+            if len(h.breaks) > MAX_BREAKS:
+                msg = f"too many breaks: at most {MAX_BREAKS} in one stretch of hours"
+                yield Problem((*loc, "breaks"), msg)
+    if len(availability.days_off) > MAX_DAYS_OFF:
+        yield Problem(("days_off",), f"too many days off: at most {MAX_DAYS_OFF}")
 
 
 def _service_problems(service: ServiceHours, at: Loc) -> Iterator[Problem]:

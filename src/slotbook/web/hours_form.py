@@ -6,6 +6,9 @@ another: `w-<service>-<weekday>-<row>-start|end`, its breaks `...-b<k>-start|end
 changes `o-<service>-<row>-date|closed|start|end|b<k>-...` (rows of one date make one
 change); days off `off-<row>`; `timezone`. A problem is a code the page words (or, for a
 rule it does not know, the rule's own text).
+
+Every row posted is read, however many: the limits are the domain's (the API's too), and a
+form over one is refused whole with the problem shown, never cut down to fit.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import count
 from uuid import UUID
 
-from slotbook.api.availability_schemas import MAX_BREAKS, MAX_HOURS_PER_DAY
 from slotbook.domain.availability import (
+    MAX_DAYS_OFF,
+    MAX_HOURS_PER_DAY,
+    MAX_OVERRIDES,
     Availability,
     DateOverride,
     OpenHours,
@@ -27,12 +33,11 @@ from slotbook.domain.availability import (
 )
 from slotbook.domain.model import Service
 
-MAX_CHANGES = 400
-MAX_DAYS_OFF = 400
 EMPTY_CHANGE_ROWS = 2
 EMPTY_DAYS_OFF = 2
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
 _TIME = re.compile(r"\s*(\d{1,2})[:.](\d{2})\s*")
+_ROW = re.compile(r"(off-|w-[0-9a-f-]{36}-[0-6]-|o-[0-9a-f-]{36}-)(\d{1,9})(?:-|$)")
 Errors = dict[str, list[str]]
 
 
@@ -108,7 +113,7 @@ def _start(hours: OpenHours) -> int:
 def _empty_changes(sid: UUID, first: int) -> list[ChangeRow]:
     return [
         ChangeRow(f"o-{sid}-{r}", hours=HoursRow(f"o-{sid}-{r}"))
-        for r in range(first, min(first + EMPTY_CHANGE_ROWS, MAX_CHANGES))
+        for r in range(first, min(first + EMPTY_CHANGE_ROWS, MAX_OVERRIDES))
     ]
 
 
@@ -156,7 +161,7 @@ def _read_row(data: Mapping[str, str], key: str) -> HoursRow | None:
     if start is None and end is None:
         return None
     breaks: list[tuple[str, str]] = []
-    for k in range(MAX_BREAKS):
+    for k in count():
         pair = data.get(f"{key}-b{k}-start"), data.get(f"{key}-b{k}-end")
         if pair == (None, None):
             break
@@ -193,9 +198,20 @@ def _hours_of(row: HoursRow, errors: Errors) -> OpenHours | None:
     return OpenHours(Span(span[0], span[1]), tuple(breaks)) if ok else None
 
 
+def _row_numbers(data: Mapping[str, str]) -> dict[str, list[int]]:
+    """The rows posted, by the part of their key before the row number, in order."""
+    found: dict[str, set[int]] = {}
+    for name in data:
+        row = _ROW.match(name)
+        if row is not None:
+            found.setdefault(row.group(1), set()).add(int(row.group(2)))
+    return {prefix: sorted(numbers) for prefix, numbers in found.items()}
+
+
 def parse(data: Mapping[str, str], services: list[Service]) -> Parsed:
-    """Read the posted form against the provider's services."""
+    """Read the posted form against the provider's services: every row posted."""
     errors: Errors = {}
+    rows_of = _row_numbers(data)
     timezone = data.get("timezone", "").strip()
     out: list[ServiceHours] = []
     rows: list[ServiceRows] = []
@@ -203,33 +219,34 @@ def parse(data: Mapping[str, str], services: list[Service]) -> Parsed:
     change_keys: dict[int, list[list[HoursRow]]] = {}
     for i, service in enumerate(services):
         sid = service.id
-        days, weekly, weekly_keys[i] = _weekly(data, sid, errors)
-        changes, overrides, keys = _changes(data, sid, errors)
+        days, weekly, weekly_keys[i] = _weekly(data, rows_of, sid, errors)
+        changes, overrides, keys = _changes(data, rows_of.get(f"o-{sid}-", []), sid, errors)
         change_keys[i] = keys
         out.append(ServiceHours(sid, tuple(weekly), overrides))
         rows.append(ServiceRows(service, days, changes))
-    days_off, off_rows = _days_off(data, errors)
+    days_off, off_rows = _days_off(data, rows_of.get("off-", []), errors)
     form = HoursForm(timezone, rows, off_rows)
     availability = Availability(tuple(out), frozenset(days_off))
     return Parsed(availability, form, errors, weekly_keys, change_keys)
 
 
 def _weekly(
-    data: Mapping[str, str], sid: UUID, errors: Errors
+    data: Mapping[str, str], rows_of: dict[str, list[int]], sid: UUID, errors: Errors
 ) -> tuple[list[list[HoursRow]], list[WeeklyHours], list[HoursRow]]:
     """Each weekday's rows as typed (and one empty), the hours read, the row of each."""
     days: list[list[HoursRow]] = []
     weekly: list[WeeklyHours] = []
     keys: list[HoursRow] = []
     for weekday in range(7):
-        typed = _typed_rows(data, [f"w-{sid}-{weekday}-{r}" for r in range(MAX_HOURS_PER_DAY)])
+        prefix = f"w-{sid}-{weekday}-"
+        typed = _typed_rows(data, [f"{prefix}{r}" for r in rows_of.get(prefix, [])])
         for row in typed:
             hours = _hours_of(row, errors)
             if hours is not None:
                 weekly.append(WeeklyHours(weekday, hours))
                 keys.append(row)
         nxt = _next(typed[-1].key) if typed else 0
-        more = [HoursRow(f"w-{sid}-{weekday}-{nxt}")] if nxt < MAX_HOURS_PER_DAY else []
+        more = [HoursRow(f"{prefix}{nxt}")] if len(typed) < MAX_HOURS_PER_DAY else []
         days.append(typed + more)
     return days, weekly, keys
 
@@ -244,11 +261,11 @@ def _typed_rows(data: Mapping[str, str], keys: list[str]) -> list[HoursRow]:
 
 
 def _changes(
-    data: Mapping[str, str], sid: UUID, errors: Errors
+    data: Mapping[str, str], numbers: list[int], sid: UUID, errors: Errors
 ) -> tuple[list[ChangeRow], tuple[DateOverride, ...], list[list[HoursRow]]]:
     """One-off changes: rows of one date make one change; closed, or that day's hours."""
     typed: list[ChangeRow] = []
-    for r in range(MAX_CHANGES):
+    for r in numbers:
         key = f"o-{sid}-{r}"
         row = _read_row(data, key)
         typed_day = data.get(f"{key}-date")
@@ -281,10 +298,13 @@ def _changes(
     return typed + _empty_changes(sid, nxt), tuple(overrides), keys
 
 
-def _days_off(data: Mapping[str, str], errors: Errors) -> tuple[set[date], list[tuple[str, str]]]:
+def _days_off(
+    data: Mapping[str, str], numbers: list[int], errors: Errors
+) -> tuple[set[date], list[tuple[str, str]]]:
+    """The days off typed (a date given twice is one day off, as in the API)."""
     found: set[date] = set()
     rows: list[tuple[str, str]] = []
-    for r in range(MAX_DAYS_OFF):
+    for r in numbers:
         value = data.get(f"off-{r}")
         if value is None or not value.strip():
             continue

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from slotbook.domain import availability as rules
 from slotbook.domain.availability import Availability, problems
 from slotbook.domain.errors import InvalidRequest, InvalidToken
 from slotbook.domain.model import Principal, Role, Service
@@ -22,6 +23,14 @@ from slotbook.web.session import check_form, principal_of
 router = APIRouter(include_in_schema=False)
 PAGE = "/provider/hours"
 MAX_FIELDS = 50_000  # 50 services with every row filled stays well under
+LIMITS = {  # the domain's, as the page words them
+    "services": rules.MAX_SERVICES,
+    "weekly": rules.MAX_WEEKLY,
+    "changes": rules.MAX_OVERRIDES,
+    "hours": rules.MAX_HOURS_PER_DAY,
+    "breaks": rules.MAX_BREAKS,
+    "days_off": rules.MAX_DAYS_OFF,
+}
 
 
 async def _provider(ctx: Context, request: Request) -> tuple[Principal, UUID] | Response:
@@ -65,6 +74,7 @@ async def _page(
         view=view,
         saved=saved,
         zones=sorted(timezones()),
+        limits=LIMITS,
     )
 
 

@@ -4,7 +4,7 @@ field it is about, as a code the page words."""
 from __future__ import annotations
 
 from slotbook.domain import validation
-from slotbook.domain.availability import Loc
+from slotbook.domain.availability import MAX_BREAKS, MAX_DAYS_OFF, Loc
 from slotbook.web.hours_form import Errors, HoursRow, Parsed, add, is_empty
 
 
@@ -24,6 +24,12 @@ _CODES = (
     ("overlaps another service", "other-service"),
     ("no such service", "service"),
     ("this date is changed twice", "date-twice"),
+    ("too many services", "too-many-services"),
+    ("too many weekly hours", "too-many-weekly"),
+    ("too many one-off changes", "too-many-changes"),
+    ("too many hours on one date", "too-many-hours"),
+    ("too many breaks", "too-many-breaks"),
+    ("too many days off", "too-many-days-off"),
 )
 
 
@@ -42,6 +48,9 @@ def place(found: list[tuple[Loc, str]], parsed: Parsed, errors: Errors) -> None:
 def _field(loc: Loc, msg: str, parsed: Parsed) -> str:
     if loc[:1] == ("timezone",):
         return "timezone"
+    if loc == ("days_off",):  # too many: the first day off over the limit
+        days = [key for key, value in parsed.form.days_off if value]
+        return days[MAX_DAYS_OFF] if len(days) > MAX_DAYS_OFF else "form"
     if loc[:1] != ("services",) or len(loc) < 3 or not isinstance(loc[1], int):
         return "form"
     i = loc[1]
@@ -57,6 +66,8 @@ def _field(loc: Loc, msg: str, parsed: Parsed) -> str:
             row, rest = entries[loc[5]], loc[6:]
         else:
             return f"{entries[0].key}-date"
+    elif loc[2:] == ("overrides",):  # too many changes
+        return section
     elif loc[2] == "overrides":  # another service's hours on a changed date
         day = msg.rsplit(" ", 1)[-1]
         match = [c for c in rows.changes if c.day == day and not is_empty(c.hours)]
@@ -65,7 +76,10 @@ def _field(loc: Loc, msg: str, parsed: Parsed) -> str:
         return section
     if rest[:1] == ("end",):
         return f"{row.key}-end"
-    if rest[:1] == ("breaks",) and len(rest) > 1 and isinstance(rest[1], int):
+    if rest[:1] == ("breaks",):
         typed = [k for k, (a, b) in enumerate(row.breaks) if a or b]
-        return f"{row.key}-b{typed[rest[1]]}-start"
+        if len(rest) > 1 and isinstance(rest[1], int):
+            return f"{row.key}-b{typed[rest[1]]}-start"
+        if len(typed) > MAX_BREAKS:  # too many: the first break over the limit
+            return f"{row.key}-b{typed[MAX_BREAKS]}-start"
     return f"{row.key}-start"
