@@ -140,6 +140,28 @@ async def test_bad_bodies_answer_422_and_write_nothing(
     assert await count_rows(ctx, "holds") == before
 
 
+@pytest.mark.parametrize(
+    ("body", "locs"),
+    [
+        (b"{not json", [["body"]]),
+        (b"[]", [["body"]]),
+        (b"{}", [["body", "slot_id"]]),
+        (b'{"slot_id": 42, "extra": 1}', [["body", "slot_id"], ["body", "extra"]]),
+    ],
+)
+async def test_a_bad_body_is_located_from_body_as_on_every_route(
+    client: httpx.AsyncClient, body: bytes, locs: list[list[str]]
+) -> None:
+    alice = await sign_up(client)
+    answer = await client.post(
+        "/v1/holds",
+        content=body,
+        headers={**bearer(alice["access_token"]), "content-type": "application/json"},
+    )
+    problem = assert_problem(answer, 422, "/validation-error")
+    assert [e["loc"] for e in problem["errors"]] == locs
+
+
 async def test_unknown_and_past_slots(
     client: httpx.AsyncClient, ctx: Context, slot_ids: list[str], clock: ManualClock
 ) -> None:

@@ -68,7 +68,10 @@ async def place_hold(request: Request) -> Response:
         slot_id = HoldIn.model_validate_json(raw).slot_id
     except ValidationError as exc:
         HOLD_OUTCOMES["rejected"].inc()
-        raise RequestValidationError(exc.errors(include_input=False)) from None
+        # each `loc` from the body, as FastAPI reports a body it validates (the error path
+        # only: a valid body costs nothing more)
+        errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors(include_input=False)]
+        raise RequestValidationError(errors) from None
     key = request.headers.get("idempotency-key")
     if key is None:
         return await _place(ctx, principal, slot_id)
