@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from slotbook.adapters.clock import ManualClock
 from slotbook.api.app import create_app
+from slotbook.config import Settings
 from slotbook.domain.gateway import EventKind, GatewayEvent, GatewayPaymentStatus
 from slotbook.service_layer import accounts, obligations
 from slotbook.service_layer import payment_outcomes as outcomes
@@ -23,6 +25,13 @@ from tests.fakes import FakeGateway
 
 DAY = START + timedelta(days=1)
 PRICE = 45_000
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Tokens that last while a test moves the clock on to the slots' day (DAY), where
+    bookings can be completed (an hour by default)."""
+    return settings.model_copy(update={"access_token_ttl_seconds": 3 * 86_400})
 
 
 @pytest.fixture
@@ -131,6 +140,7 @@ async def test_a_payment_answers_its_contract_shape(
 async def test_paying_confirms_a_booking_a_provider_completes(
     api: httpx.AsyncClient,
     ctx: Context,
+    clock: ManualClock,
     gateway: FakeGateway,
     provider: dict[str, str],
     slot_ids: list[str],
@@ -151,10 +161,13 @@ async def test_paying_confirms_a_booking_a_provider_completes(
     assert listed == [booking]
     own = await api.get("/v1/providers/me/bookings", headers=provider)
     assert own.json() == {"bookings": [booking]}
+    early = await api.post(f"/v1/bookings/{booking['id']}/complete", headers=provider)
+    assert_problem(early, 409, "/booking-not-started")
+    clock.set(DAY)  # the slot starts: the service can be delivered
     done = await api.post(f"/v1/bookings/{booking['id']}/complete", headers=provider)
     assert done.status_code == 200, done.text
     assert done.json()["escrow"]["status"] == "released"
-    summary = await api.get("/v1/admin/ledger/summary", headers=await _admin(ctx))
+    summary = await api.get("/v1/admin/ledger/summary", headers=await admin_headers(ctx))
     fee = PRICE * ctx.settings.platform_fee_bps // 10_000
     assert summary.json() == {
         "payments_succeeded_minor": PRICE,
@@ -267,7 +280,7 @@ async def test_the_ledger_summary_is_for_admins(api: httpx.AsyncClient) -> None:
     assert_problem(await api.get("/v1/admin/ledger/summary"), 401)
 
 
-async def _admin(ctx: Context) -> dict[str, str]:
+async def admin_headers(ctx: Context) -> dict[str, str]:
     admin = await accounts.create_admin(
         ctx, email=f"admin-{uuid.uuid4().hex[:8]}@example.com", password="admin-password"
     )

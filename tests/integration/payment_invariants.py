@@ -83,10 +83,12 @@ def read_books_sync(conn: Connection) -> Books:
 
 
 def violations(books: Books, *, now: datetime, fee_bps: int) -> list[str]:
-    """Every breach of invariants 1, 4, 5 and 6, and every obligation that failed."""
+    """Every breach of invariants 1, 4, 5 and 6, every booking completed before its slot
+    started, and every obligation that failed."""
     return [
         *one_lock_per_slot(books, now=now),
         *confirmed_only_while_yours(books),
+        *completed_only_once_started(books),
         *money_never_lost(books, fee_bps=fee_bps),
         *events_once(books),
         *obligations_unbroken(books),
@@ -194,6 +196,17 @@ def _balances(books: Books) -> dict[tuple[str, UUID | None], int]:
         key = e["booking_id"] if e["account"] == Account.ESCROW else None
         totals[(e["account"], key)] -= e["amount_minor"]
     return totals
+
+
+def completed_only_once_started(books: Books) -> list[str]:
+    """The escrow is released only once the service can have been delivered: a booking
+    is completed at its slot's start or later."""
+    starts = {s["id"]: s["starts_at"] for s in books.slots}
+    return [
+        f"escrow: booking {b['id']} completed before its slot started"
+        for b in books.bookings
+        if b["status"] == "completed" and b["completed_at"] < starts[b["slot_id"]]
+    ]
 
 
 def money_never_lost(books: Books, *, fee_bps: int) -> list[str]:

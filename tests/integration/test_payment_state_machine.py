@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -37,6 +37,7 @@ from slotbook.bootstrap import build_context, close_context
 from slotbook.config import LatePaymentPolicy, load_settings
 from slotbook.domain.errors import (
     BookingNotActive,
+    BookingNotStarted,
     GatewayUnavailable,
     HoldNotActive,
     SlotUnavailable,
@@ -45,6 +46,7 @@ from slotbook.domain.gateway import EventKind, GatewayEvent, GatewayPaymentStatu
 from slotbook.domain.holds import Hold
 from slotbook.domain.model import Principal, Role, User
 from slotbook.domain.payments import Payment
+from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus
 from slotbook.service_layer import accounts, bookings, holds, payments, providers, sweeper, webhooks
 from slotbook.service_layer.context import Context
@@ -80,6 +82,7 @@ BOOKING_ENDS = [
     "completed_by_provider",
     "completed_by_admin",
 ]
+SLOTS_DAY = 2 * 86_400  # from START to the first slot: bookings complete from then on
 SETTINGS = settings(
     max_examples=40,
     stateful_step_count=30,
@@ -133,11 +136,13 @@ class PaymentsMachine(RuleBasedStateMachine):
         self.ctx = self.run(
             build_context(configured, clock=self.clock, gateways=self.gateway.gateways())
         )
-        self.customers, self.provider, self.slots = self.run(self._people())
+        self.customers, self.provider, slots = self.run(self._people())
+        self.slots = [s.id for s in slots]
+        self.starts: dict[UUID, datetime] = {s.id: s.starts_at for s in slots}
         for order in orders:
             self._check_out(order)
 
-    async def _people(self) -> tuple[list[User], User, list[UUID]]:
+    async def _people(self) -> tuple[list[User], User, list[Slot]]:
         async def sign_up(name: str, role: Role) -> User:
             email = f"{name}-{uuid4().hex[:8]}@example.com"
             signed = await accounts.sign_up(
@@ -164,7 +169,7 @@ class PaymentsMachine(RuleBasedStateMachine):
             starts_at=[first + timedelta(hours=i) for i in range(SLOTS)],
         )
         customers = [await sign_up(f"customer{i}", Role.CUSTOMER) for i in range(CUSTOMERS)]
-        return customers, provider, [s.id for s in added]
+        return customers, provider, added
 
     def teardown(self) -> None:
         if self.ctx is not None:
@@ -245,7 +250,7 @@ class PaymentsMachine(RuleBasedStateMachine):
     @rule(which=PICK, how=st.sampled_from(BOOKING_ENDS))
     def booking_ends(self, which: int, how: str) -> None:
         """Cancelled by its customer or its provider, or completed by its provider or an
-        admin; a booking no longer confirmed refuses both."""
+        admin once its slot has started; a booking no longer confirmed refuses both."""
         assert self.books is not None
         order = {p.id: i for i, p in enumerate(self.payments)}  # a stable order
         found = sorted(self.books.bookings, key=lambda b: order[b["payment_id"]])
@@ -260,6 +265,9 @@ class PaymentsMachine(RuleBasedStateMachine):
             self.run(end(self.c, booking_id=booking["id"], principal=by))
         except BookingNotActive:
             assert booking["status"] != "confirmed"
+        except BookingNotStarted:
+            assert how.startswith("completed")
+            assert self.clock.now() < self.starts[booking["slot_id"]]
 
     # -- the gateway ----------------------------------------------------------------
 
@@ -293,8 +301,9 @@ class PaymentsMachine(RuleBasedStateMachine):
 
     # -- time and the background workers --------------------------------------------
 
-    @rule(seconds=st.sampled_from([1, 4, 6, 60, 300, 601]))
+    @rule(seconds=st.sampled_from([1, 4, 6, 60, 300, 601, SLOTS_DAY]))
     def time_passes(self, seconds: int) -> None:
+        """Seconds to minutes, or on to the slots' day (then bookings can complete)."""
         self.clock.advance(seconds)
 
     @rule(release=st.booleans(), obligations=st.booleans())

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from slotbook.domain.errors import IllegalTransition
+from slotbook.domain.errors import BookingNotStarted, IllegalTransition
 from slotbook.domain.states import (
     BookingStatus,
     HoldStatus,
     SlotStatus,
+    complete_booking,
     move_booking,
     move_hold,
     move_slot,
@@ -63,3 +65,26 @@ def test_a_confirmed_booking_is_completed_or_cancelled(
 def test_any_other_booking_move_raises(current: BookingStatus, new: BookingStatus) -> None:
     with pytest.raises(IllegalTransition):
         move_booking(current, new)
+
+
+STARTS = datetime(2030, 1, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("late", [timedelta(0), timedelta(seconds=1), timedelta(days=30)])
+def test_a_confirmed_booking_completes_once_its_slot_has_started(late: timedelta) -> None:
+    assert complete_booking(B.CONFIRMED, starts_at=STARTS, now=STARTS + late) is B.COMPLETED
+
+
+@pytest.mark.parametrize("early", [timedelta(microseconds=1), timedelta(days=400)])
+def test_a_booking_whose_slot_has_not_started_cannot_complete(early: timedelta) -> None:
+    with pytest.raises(BookingNotStarted):
+        complete_booking(B.CONFIRMED, starts_at=STARTS, now=STARTS - early)
+
+
+@pytest.mark.parametrize("current", [B.COMPLETED, B.CANCELLED])
+@pytest.mark.parametrize("now", [STARTS - timedelta(hours=1), STARTS + timedelta(hours=1)])
+def test_a_booking_no_longer_confirmed_never_completes(
+    current: BookingStatus, now: datetime
+) -> None:
+    with pytest.raises(IllegalTransition):
+        complete_booking(current, starts_at=STARTS, now=now)

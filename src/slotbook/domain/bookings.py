@@ -7,7 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
-from slotbook.domain.states import ESCROW_OF_BOOKING, BookingStatus, EscrowStatus, move_booking
+from slotbook.domain.states import (
+    ESCROW_OF_BOOKING,
+    BookingStatus,
+    EscrowStatus,
+    complete_booking,
+    move_booking,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +35,10 @@ class Booking:
     def escrow_status(self) -> EscrowStatus:
         return ESCROW_OF_BOOKING[self.status]
 
-    def complete(self, now: datetime) -> Booking:
-        """Delivered: the escrow goes to the provider. Only a confirmed booking."""
-        status = move_booking(self.status, BookingStatus.COMPLETED)
+    def complete(self, now: datetime, *, starts_at: datetime) -> Booking:
+        """Delivered: the escrow goes to the provider. Only a confirmed booking, and only
+        once its slot (starting at `starts_at`) has started: BookingNotStarted before."""
+        status = complete_booking(self.status, starts_at=starts_at, now=now)
         return replace(self, status=status, completed_at=now)
 
     def cancel(self, now: datetime) -> Booking:

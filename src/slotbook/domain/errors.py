@@ -202,6 +202,13 @@ class BookingNotActive(Conflict):
     slug, title = "booking-not-active", "Booking is not confirmed"
 
 
+class BookingNotStarted(Conflict):
+    """A booking cannot be completed before its slot starts: the service cannot have been
+    delivered yet, and the escrow stays where the customer can still get it back."""
+
+    slug, title = "booking-not-started", "Booking has not started"
+
+
 class InvalidSignature(Unauthorized):
     """A webhook whose signature is missing, wrong, or whose timestamp is too far off."""
 

@@ -17,7 +17,8 @@ Payment  pending ──▶ succeeded ──▶ refunded
            └─────▶ cancelled ─┴▶ succeeded   cancellation is still recorded: the money
                                              moved, so it is confirmed or refunded)
 
-Booking  confirmed ──▶ completed   (escrow released to the provider, minus the fee)
+Booking  confirmed ──▶ completed   (escrow released to the provider, minus the fee;
+             │                      only once the slot has started)
              └──────▶ cancelled   (escrow refunded to the customer)
 ```
 
@@ -27,10 +28,11 @@ trigger on each table), so no code path can forget these tables.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Final, TypeVar
 
-from slotbook.domain.errors import IllegalTransition
+from slotbook.domain.errors import BookingNotStarted, IllegalTransition
 
 
 class SlotStatus(StrEnum):
@@ -127,8 +129,26 @@ def move_payment(current: PaymentStatus, new: PaymentStatus) -> PaymentStatus:
 
 
 def move_booking(current: BookingStatus, new: BookingStatus) -> BookingStatus:
-    """The booking's next status, or IllegalTransition."""
+    """The booking's next status, or IllegalTransition. Completing goes through
+    `complete_booking`, which also asks whether the slot has started."""
     return _move("booking", BOOKING_MOVES, current, new)
+
+
+def may_complete(starts_at: datetime, now: datetime) -> bool:
+    """A booking completes only once its slot has started: the service cannot have been
+    delivered before it began, and until then the customer can still cancel for a refund."""
+    return now >= starts_at
+
+
+def complete_booking(
+    current: BookingStatus, *, starts_at: datetime, now: datetime
+) -> BookingStatus:
+    """`completed`, or IllegalTransition (not confirmed), or BookingNotStarted (the slot
+    starting at `starts_at` has not started at `now`)."""
+    new = move_booking(current, BookingStatus.COMPLETED)
+    if not may_complete(starts_at, now):
+        raise BookingNotStarted(f"the booking's slot starts at {starts_at.isoformat()}")
+    return new
 
 
 def _move(kind: str, table: dict[_S, frozenset[_S]], current: _S, new: _S) -> _S:

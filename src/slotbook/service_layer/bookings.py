@@ -14,6 +14,7 @@ from slotbook.domain import ledger as rules
 from slotbook.domain.bookings import Booking
 from slotbook.domain.errors import BookingNotActive, BookingNotFound, InvalidToken
 from slotbook.domain.model import Principal, Role
+from slotbook.domain.slots import Slot
 from slotbook.domain.states import BookingStatus
 from slotbook.service_layer import payment_outcomes as outcomes
 from slotbook.service_layer.context import Context
@@ -61,16 +62,17 @@ async def get_booking(ctx: Context, *, booking_id: UUID, principal: Principal) -
 
 async def complete_booking(ctx: Context, *, booking_id: UUID, principal: Principal) -> Booking:
     """The service was delivered (the provider's own booking, or an admin): the escrow
-    goes to the provider, minus the platform fee."""
+    goes to the provider, minus the platform fee. Only once the slot has started
+    (BookingNotStarted before)."""
     if principal.role is Role.CUSTOMER:
         raise BookingNotFound(f"no booking {booking_id}")
     seen = await get_booking(ctx, booking_id=booking_id, principal=principal)
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
-        booking = await _lock(conn, seen)
+        slot, booking = await _lock(conn, seen)
         if booking.status is not BookingStatus.CONFIRMED:
             raise BookingNotActive(f"the booking is {booking.status}")
-        done = booking.complete(now)
+        done = booking.complete(now, starts_at=slot.starts_at)
         await booking_repo.save_move(conn, booking, done)
         assert booking.payment_id is not None
         txn = rules.release_escrow(
@@ -93,7 +95,7 @@ async def cancel_booking(ctx: Context, *, booking_id: UUID, principal: Principal
     seen = await get_booking(ctx, booking_id=booking_id, principal=principal)
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
-        booking = await _lock(conn, seen)
+        _, booking = await _lock(conn, seen)
         if booking.status is not BookingStatus.CONFIRMED:
             raise BookingNotActive(f"the booking is {booking.status}")
         cancelled = booking.cancel(now)
@@ -113,9 +115,11 @@ async def cancel_booking(ctx: Context, *, booking_id: UUID, principal: Principal
     return cancelled
 
 
-async def _lock(conn: Connection, seen: Booking) -> Booking:
-    """Slot, hold, then the booking, in the lock order; the booking as it is now."""
-    await locking.lock_slot_and_hold(conn, seen.hold_id)
+async def _lock(conn: Connection, seen: Booking) -> tuple[Slot, Booking]:
+    """Slot, hold, then the booking, in the lock order; the slot and the booking as they
+    are now (every check of a move reads them here, under the locks, never before)."""
+    locked = await locking.lock_slot_and_hold(conn, seen.hold_id)
+    assert locked is not None
     booking = await booking_repo.get_booking(conn, seen.id, for_update=True)
     assert booking is not None
-    return booking
+    return locked[0], booking

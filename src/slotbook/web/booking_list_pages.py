@@ -13,7 +13,7 @@ from starlette.responses import Response
 from slotbook.domain import errors as e
 from slotbook.domain.bookings import Booking
 from slotbook.domain.model import Principal, Role
-from slotbook.domain.states import BookingStatus
+from slotbook.domain.states import BookingStatus, may_complete
 from slotbook.service_layer import bookings
 from slotbook.service_layer.context import Context
 from slotbook.web.calendar import ics_of
@@ -35,10 +35,11 @@ async def _viewed(ctx: Context, found: list[Booking]) -> Rows:
 
 
 def _split(ctx: Context, rows: Rows) -> tuple[Rows, Rows]:
-    """Upcoming (soonest first) and past (latest first), by when the slot starts."""
+    """Upcoming (soonest first) and past (latest first), by when the slot starts: only a
+    past one (started) may be marked completed."""
     now = ctx.clock.now()
-    upcoming = [r for r in rows if r[1].slot.starts_at > now]
-    past = [r for r in rows if r[1].slot.starts_at <= now]
+    upcoming = [r for r in rows if not may_complete(r[1].slot.starts_at, now)]
+    past = [r for r in rows if may_complete(r[1].slot.starts_at, now)]
     upcoming.sort(key=lambda r: r[1].slot.starts_at)
     past.sort(key=lambda r: r[1].slot.starts_at, reverse=True)
     return upcoming, past
@@ -132,6 +133,8 @@ async def _act(request: Request, booking_id: UUID, action: Action) -> Response:
         await action(ctx, booking_id=booking_id, principal=who)
     except e.BookingNotFound:
         return not_found(request, who)
+    except e.BookingNotStarted:
+        return render(request, "message.html", 409, principal=who, message="not-started")
     except e.BookingNotActive:
         pass  # already moved on: the page shows how it is now
     back = "/provider/bookings" if who.role is Role.PROVIDER else f"/bookings/{booking_id}"

@@ -28,20 +28,24 @@ async def get_booking(booking_id: UUID, principal: CurrentUser, ctx: Ctx) -> JSO
     return JSON(render.booking(booking))
 
 
-@router.post(
-    "/v1/bookings/{booking_id}/complete",
-    responses=documented(200, BookingOut, 401, 404, 409, 422),
+_COMPLETE_RESPONSES = documented(200, BookingOut, 401, 404, 409, 422)
+_COMPLETE_RESPONSES[409]["description"] = (
+    "booking-not-active: no longer confirmed; or booking-not-started: its slot has not "
+    "started yet (the service cannot have been delivered), nothing changed"
 )
+_CANCEL_RESPONSES = documented(200, BookingOut, 401, 404, 409, 422)
+_CANCEL_RESPONSES[409]["description"] = "booking-not-active: no longer confirmed"
+
+
+@router.post("/v1/bookings/{booking_id}/complete", responses=_COMPLETE_RESPONSES)
 async def complete_booking(booking_id: UUID, principal: CurrentUser, ctx: Ctx) -> JSON:
-    """The provider (own booking) or an admin: delivered, escrow released to the provider."""
+    """The provider (own booking) or an admin, once the slot has started: delivered, escrow
+    released to the provider."""
     booking = await bookings.complete_booking(ctx, booking_id=booking_id, principal=principal)
     return JSON(render.booking(booking))
 
 
-@router.post(
-    "/v1/bookings/{booking_id}/cancel",
-    responses=documented(200, BookingOut, 401, 404, 409, 422),
-)
+@router.post("/v1/bookings/{booking_id}/cancel", responses=_CANCEL_RESPONSES)
 async def cancel_booking(booking_id: UUID, principal: CurrentUser, ctx: Ctx) -> JSON:
     """The customer or the provider (own booking): cancelled, escrow refunded in full."""
     booking = await bookings.cancel_booking(ctx, booking_id=booking_id, principal=principal)
