@@ -1,9 +1,11 @@
 """Completing and cancelling bookings over HTTP (in process, both databases, the clock
-moved by hand): completing only once the slot has started."""
+moved by hand): completing only once the slot has started, and who may do what (a role
+that never may: 403, whoever's booking it is; another user's booking: 404)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +13,7 @@ import httpx
 
 from slotbook.adapters.clock import ManualClock
 from slotbook.service_layer.context import Context
-from tests.e2e.http_helpers import assert_problem
+from tests.e2e.http_helpers import assert_problem, bearer, sign_up
 from tests.e2e.test_http_payments import (
     PRICE,
     admin_headers,
@@ -94,6 +96,42 @@ async def test_at_its_start_the_provider_or_an_admin_completes_it(
     fee = PRICE * ctx.settings.platform_fee_bps // 10_000
     assert summary["released_to_providers_minor"] == 2 * (PRICE - fee)
     assert (summary["escrow_held_minor"], summary["balanced"]) == (0, True)
+
+
+async def test_a_wrong_role_is_forbidden_and_another_users_booking_not_found(
+    api: httpx.AsyncClient,
+    ctx: Context,
+    clock: ManualClock,
+    gateway: FakeGateway,
+    provider: dict[str, str],
+    slot_ids: list[str],
+) -> None:
+    customer, booking = await booked(api, ctx, gateway, slot_ids[0])
+    url = f"/v1/bookings/{booking['id']}"
+    stranger = bearer((await sign_up(api))["access_token"])
+    rival = bearer((await sign_up(api, role="provider"))["access_token"])
+    admin = await admin_headers(ctx)
+    clock.set(await starts_at(api, slot_ids[0]))
+
+    # customers never complete: 403 for their own booking, another's, or none at all
+    for who, path in (
+        (customer, url),
+        (stranger, url),
+        (customer, f"/v1/bookings/{uuid.uuid4()}"),
+    ):
+        assert_problem(await api.post(f"{path}/complete", headers=who), 403, "/forbidden")
+    # admins never cancel, though they see every booking
+    assert (await api.get(url, headers=admin)).status_code == 200
+    assert_problem(await api.post(f"{url}/cancel", headers=admin), 403, "/forbidden")
+    # the right role on someone else's booking: it is not there
+    assert_problem(await api.post(f"{url}/complete", headers=rival), 404, "/booking-not-found")
+    assert_problem(await api.post(f"{url}/cancel", headers=rival), 404, "/booking-not-found")
+    assert_problem(await api.post(f"{url}/cancel", headers=stranger), 404, "/booking-not-found")
+    assert (await api.get(url, headers=customer)).json() == booking  # nothing changed
+
+    done = await api.post(f"{url}/complete", headers=admin)
+    assert done.status_code == 200, done.text
+    assert done.json()["escrow"]["status"] == "released"
 
 
 async def test_complete_and_cancel_at_once_one_wins(

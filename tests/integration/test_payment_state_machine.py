@@ -38,6 +38,7 @@ from slotbook.config import LatePaymentPolicy, load_settings
 from slotbook.domain.errors import (
     BookingNotActive,
     BookingNotStarted,
+    Forbidden,
     GatewayUnavailable,
     HoldNotActive,
     SlotUnavailable,
@@ -81,7 +82,10 @@ BOOKING_ENDS = [
     "cancelled_by_provider",
     "completed_by_provider",
     "completed_by_admin",
+    "cancelled_by_admin",  # roles that may never do it: refused, whoever's booking
+    "completed_by_customer",
 ]
+WRONG_ROLES = ("cancelled_by_admin", "completed_by_customer")
 SLOTS_DAY = 2 * 86_400  # from START to the first slot: bookings complete from then on
 SETTINGS = settings(
     max_examples=40,
@@ -250,7 +254,8 @@ class PaymentsMachine(RuleBasedStateMachine):
     @rule(which=PICK, how=st.sampled_from(BOOKING_ENDS))
     def booking_ends(self, which: int, how: str) -> None:
         """Cancelled by its customer or its provider, or completed by its provider or an
-        admin once its slot has started; a booking no longer confirmed refuses both."""
+        admin once its slot has started; a booking no longer confirmed refuses both, and
+        an admin cancelling or a customer completing is refused outright."""
         assert self.books is not None
         order = {p.id: i for i, p in enumerate(self.payments)}  # a stable order
         found = sorted(self.books.bookings, key=lambda b: order[b["payment_id"]])
@@ -263,11 +268,15 @@ class PaymentsMachine(RuleBasedStateMachine):
         end = bookings.cancel_booking if how.startswith("cancelled") else bookings.complete_booking
         try:
             self.run(end(self.c, booking_id=booking["id"], principal=by))
+        except Forbidden:
+            assert how in WRONG_ROLES
         except BookingNotActive:
             assert booking["status"] != "confirmed"
         except BookingNotStarted:
             assert how.startswith("completed")
             assert self.clock.now() < self.starts[booking["slot_id"]]
+        else:
+            assert how not in WRONG_ROLES
 
     # -- the gateway ----------------------------------------------------------------
 

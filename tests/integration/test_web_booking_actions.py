@@ -1,5 +1,6 @@
 """The provider's "Mark completed" on the pages, no browser: offered only once the slot
-has started, and refused before it when posted all the same (nothing changes)."""
+has started, and refused before it when posted all the same (nothing changes); a
+customer posting it is refused (403), as over the API."""
 
 from __future__ import annotations
 
@@ -57,8 +58,14 @@ def offers_completion(page: httpx.Response, booking_id: str) -> bool:
 async def test_mark_completed_only_once_the_slot_has_started(
     client: httpx.AsyncClient, ctx: Context, clock: ManualClock, gateway: FakeGateway
 ) -> None:
-    email, provider, _, booking_id = await booking_of_a_provider(client, ctx, gateway)
+    email, provider, customer_email, booking_id = await booking_of_a_provider(client, ctx, gateway)
     url = f"/v1/bookings/{booking_id}"
+
+    # a customer posting the provider's form: refused, whoever's booking it is
+    token = await log_in(client, customer_email)
+    refused = await client.post(f"/bookings/{booking_id}/complete", data={"csrf": token})
+    assert refused.status_code == 403
+    assert "This account cannot do that" in refused.text
 
     token = await log_in(client, email)
     clock.set(STARTS - timedelta(minutes=1))

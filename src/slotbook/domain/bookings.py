@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Final
 from uuid import UUID
 
+from slotbook.domain.model import Role
 from slotbook.domain.states import (
     ESCROW_OF_BOOKING,
     BookingStatus,
@@ -14,6 +16,11 @@ from slotbook.domain.states import (
     complete_booking,
     move_booking,
 )
+
+# Who may move a booking (any other role is refused outright, 403); within these roles,
+# only the booking's own customer or provider (anyone else's booking answers 404).
+COMPLETED_BY: Final = frozenset({Role.PROVIDER, Role.ADMIN})
+CANCELLED_BY: Final = frozenset({Role.CUSTOMER, Role.PROVIDER})
 
 
 @dataclass(frozen=True, slots=True)

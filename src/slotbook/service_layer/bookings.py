@@ -11,8 +11,8 @@ from slotbook.adapters.db.repos import bookings as booking_repo
 from slotbook.adapters.db.repos import ledger, settlement, users
 from slotbook.adapters.db.repos import payments as payment_repo
 from slotbook.domain import ledger as rules
-from slotbook.domain.bookings import Booking
-from slotbook.domain.errors import BookingNotActive, BookingNotFound, InvalidToken
+from slotbook.domain.bookings import CANCELLED_BY, COMPLETED_BY, Booking
+from slotbook.domain.errors import BookingNotActive, BookingNotFound, Forbidden, InvalidToken
 from slotbook.domain.model import Principal, Role
 from slotbook.domain.slots import Slot
 from slotbook.domain.states import BookingStatus
@@ -63,9 +63,9 @@ async def get_booking(ctx: Context, *, booking_id: UUID, principal: Principal) -
 async def complete_booking(ctx: Context, *, booking_id: UUID, principal: Principal) -> Booking:
     """The service was delivered (the provider's own booking, or an admin): the escrow
     goes to the provider, minus the platform fee. Only once the slot has started
-    (BookingNotStarted before)."""
-    if principal.role is Role.CUSTOMER:
-        raise BookingNotFound(f"no booking {booking_id}")
+    (BookingNotStarted before); a customer is refused (Forbidden) whoever's booking it is."""
+    if principal.role not in COMPLETED_BY:
+        raise Forbidden("a booking is completed by its provider or an admin")
     seen = await get_booking(ctx, booking_id=booking_id, principal=principal)
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
@@ -89,9 +89,10 @@ async def complete_booking(ctx: Context, *, booking_id: UUID, principal: Princip
 
 async def cancel_booking(ctx: Context, *, booking_id: UUID, principal: Principal) -> Booking:
     """Cancelled by its customer or its provider: the slot goes back on sale and the whole
-    escrow is refunded through the gateway (pending until the gateway confirms it)."""
-    if principal.role is Role.ADMIN:
-        raise BookingNotFound(f"no booking {booking_id}")
+    escrow is refunded through the gateway (pending until the gateway confirms it). An
+    admin is refused (Forbidden) whoever's booking it is."""
+    if principal.role not in CANCELLED_BY:
+        raise Forbidden("a booking is cancelled by its customer or its provider")
     seen = await get_booking(ctx, booking_id=booking_id, principal=principal)
     now = ctx.clock.now()
     async with ctx.db.write() as conn:

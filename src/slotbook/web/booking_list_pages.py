@@ -133,6 +133,8 @@ async def _act(request: Request, booking_id: UUID, action: Action) -> Response:
         await action(ctx, booking_id=booking_id, principal=who)
     except e.BookingNotFound:
         return not_found(request, who)
+    except e.Forbidden:
+        return render(request, "message.html", 403, principal=who, message="not-yours-to-do")
     except e.BookingNotStarted:
         return render(request, "message.html", 409, principal=who, message="not-started")
     except e.BookingNotActive:

@@ -28,12 +28,14 @@ async def get_booking(booking_id: UUID, principal: CurrentUser, ctx: Ctx) -> JSO
     return JSON(render.booking(booking))
 
 
-_COMPLETE_RESPONSES = documented(200, BookingOut, 401, 404, 409, 422)
+_COMPLETE_RESPONSES = documented(200, BookingOut, 401, 403, 404, 409, 422)
+_COMPLETE_RESPONSES[403]["description"] = "A customer: only the provider or an admin completes"
 _COMPLETE_RESPONSES[409]["description"] = (
     "booking-not-active: no longer confirmed; or booking-not-started: its slot has not "
     "started yet (the service cannot have been delivered), nothing changed"
 )
-_CANCEL_RESPONSES = documented(200, BookingOut, 401, 404, 409, 422)
+_CANCEL_RESPONSES = documented(200, BookingOut, 401, 403, 404, 409, 422)
+_CANCEL_RESPONSES[403]["description"] = "An admin: only the customer or the provider cancels"
 _CANCEL_RESPONSES[409]["description"] = "booking-not-active: no longer confirmed"
 
 
