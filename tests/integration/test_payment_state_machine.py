@@ -251,15 +251,18 @@ class PaymentsMachine(RuleBasedStateMachine):
     # -- bookings -------------------------------------------------------------------
 
     @precondition(lambda self: self.books and self.books.bookings)
-    @rule(which=PICK, how=st.sampled_from(BOOKING_ENDS))
-    def booking_ends(self, which: int, how: str) -> None:
+    @rule(which=PICK, how=st.sampled_from(BOOKING_ENDS), on_the_day=st.booleans())
+    def booking_ends(self, which: int, how: str, on_the_day: bool) -> None:
         """Cancelled by its customer or its provider, or completed by its provider or an
-        admin once its slot has started; a booking no longer confirmed refuses both, and
-        an admin cancelling or a customer completing is refused outright."""
+        admin once its slot has started (`on_the_day`: time passes until it has); a
+        booking no longer confirmed refuses both, and an admin cancelling or a customer
+        completing is refused outright."""
         assert self.books is not None
         order = {p.id: i for i, p in enumerate(self.payments)}  # a stable order
         found = sorted(self.books.bookings, key=lambda b: order[b["payment_id"]])
         booking = found[which % len(found)]
+        if on_the_day:
+            self.clock.set(max(self.clock.now(), self.starts[booking["slot_id"]]))
         by = {
             "customer": Principal(booking["customer_id"], Role.CUSTOMER),
             "provider": Principal(self.provider.id, Role.PROVIDER),
