@@ -36,6 +36,8 @@ async def test_passwords_are_taken_exactly_as_typed(client: httpx.AsyncClient) -
         ("price_minor", False),
         ("duration_minutes", 60.0),
         ("price_minor", "35000"),
+        ("price_minor", 0),
+        ("price_minor", -1),
         ("currency", "XYZ"),
         ("currency", "DEM"),
         ("currency", "TH"),

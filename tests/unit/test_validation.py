@@ -92,6 +92,14 @@ def test_currencies_are_iso_4217_codes_in_use() -> None:
         v.check_currency("T\x00B")
 
 
+def test_prices_are_more_than_zero() -> None:
+    assert v.check_price_minor(1) == 1
+    assert v.check_price_minor(10**12) == 10**12
+    for bad in (0, -1, 10**12 + 1):
+        with pytest.raises(ValueError, match="cannot be free"):
+            v.check_price_minor(bad)
+
+
 def test_time_zones_are_iana_names() -> None:
     assert v.check_timezone("Asia/Bangkok") == "Asia/Bangkok"
     for bad in ("Mars/Olympus", "", "Asia/Bangkok\u200b"):

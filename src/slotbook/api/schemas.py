@@ -132,7 +132,7 @@ class ServiceIn(Strict):
     name: Name
     category: Category
     duration_minutes: StrictInt = Field(gt=0, le=24 * 60)
-    price_minor: StrictInt = Field(ge=0, le=10**12)
+    price_minor: StrictInt = Field(ge=rules.PRICE_MIN_MINOR, le=rules.PRICE_MAX_MINOR)
     currency: Currency
 
 

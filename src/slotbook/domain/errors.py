@@ -101,6 +101,13 @@ class HoldNotActive(Conflict):
     slug, title = "hold-not-active", "Hold is not active"
 
 
+class HoldNotPayable(Conflict):
+    """The hold's amount is nothing to pay (a free service from before prices had to be
+    more than zero): no payment can start, and nothing is changed."""
+
+    slug, title = "hold-not-payable", "Hold cannot be paid"
+
+
 class HoldContended(Conflict):
     """The customer's own concurrent holds kept crossing (or the slot kept changing hands)
     until the retries ran out: nothing was decided against the customer; retry shortly."""

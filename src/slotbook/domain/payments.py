@@ -21,6 +21,7 @@ from slotbook.domain.gateway import PaymentMethod
 from slotbook.domain.holds import Hold
 from slotbook.domain.slots import Slot
 from slotbook.domain.states import HoldStatus, PaymentStatus, SlotStatus, move_payment
+from slotbook.domain.validation import PRICE_MIN_MINOR
 
 
 class LatePolicy(StrEnum):
@@ -65,6 +66,13 @@ class Refund:
     reason: str  # late_payment, second_payment, amount_mismatch, booking_cancelled
     status: str  # pending | succeeded
     gateway_refund_id: str | None
+
+
+def is_payable(amount_minor: int) -> bool:
+    """Whether a hold's amount can be paid: every payment takes the whole price, and no
+    gateway takes a payment of nothing (holds of free services made before prices had to
+    be more than zero still carry 0)."""
+    return amount_minor >= PRICE_MIN_MINOR
 
 
 class SuccessFate(StrEnum):

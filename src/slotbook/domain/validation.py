@@ -11,6 +11,8 @@ as slotbook keeps it, or raises ValueError with a message a person can act on.
 - A password: kept exactly as typed; 8 to 256 characters.
 - An email: RFC 5321 lengths in octets (local part 64, domain 255, address 254).
 - A currency: an ISO 4217 code still legal tender somewhere (CLDR, through Babel).
+- A price: whole minor units, more than zero (a customer pays 100% up front, and no
+  gateway takes a payment of nothing), at most PRICE_MAX_MINOR.
 - A time of day: HH:MM, 00:00 to 24:00.
 - A time: RFC 3339 (never a bare number), timezone-aware, kept in UTC, between EARLIEST
   and LATEST.
@@ -34,6 +36,8 @@ NAME_MAX_LENGTH = 200
 BIO_MAX_LENGTH = 2000
 EMAIL_MAX_OCTETS = 254
 EMAIL_LOCAL_MAX_OCTETS = 64
+PRICE_MIN_MINOR = 1
+PRICE_MAX_MINOR = 10**12
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
@@ -112,6 +116,16 @@ def check_currency(value: str) -> str:
     if code not in currencies():
         raise ValueError(f"{value!r} is not an ISO 4217 currency code in use, such as THB")
     return code
+
+
+def check_price_minor(value: int) -> int:
+    """A service's price in minor units: something to pay, within PRICE_MAX_MINOR."""
+    if not PRICE_MIN_MINOR <= value <= PRICE_MAX_MINOR:
+        raise ValueError(
+            f"must be between {PRICE_MIN_MINOR} and {PRICE_MAX_MINOR} minor units: "
+            "customers pay the whole price up front, so a service cannot be free"
+        )
+    return value
 
 
 def check_timezone(value: str) -> str:

@@ -29,11 +29,12 @@ from slotbook.domain.errors import (
     GatewayUnavailable,
     HoldNotActive,
     HoldNotFound,
+    HoldNotPayable,
     InvalidRequest,
     PaymentNotFound,
 )
 from slotbook.domain.gateway import CreatePayment, PaymentMethod, idempotency_key
-from slotbook.domain.payments import Payment, Refund
+from slotbook.domain.payments import Payment, Refund, is_payable
 from slotbook.domain.states import FINAL_PAYMENT_STATUSES, PaymentStatus
 from slotbook.service_layer.context import Context
 
@@ -50,7 +51,8 @@ async def start_payment(
     payment_id: UUID | None = None,
     card_token: str | None = None,
 ) -> Payment:
-    """Start paying for the customer's live hold; 409 HoldNotActive when it is not."""
+    """Start paying for the customer's live hold; 409 HoldNotActive when it is not, 409
+    HoldNotPayable when its amount is not more than zero (nothing written either way)."""
     gateway = ctx.gateways.for_method(method)
     check_card_token(method, card_token, takes_card_token=gateway.takes_card_token)
     now = ctx.clock.now()
@@ -62,6 +64,11 @@ async def start_payment(
         slot, hold = locked
         if not (hold.is_live(now) and slot.hold_id == hold.id):
             raise HoldNotActive("the hold is not active any more; take a new hold")
+        if not is_payable(hold.amount_minor):
+            raise HoldNotPayable(
+                f"the hold's amount is {hold.amount_minor} {hold.currency}: there is nothing "
+                "to pay, so no payment can start"
+            )
         for earlier in await payment_repo.payments_of_holds(conn, [hold.id]):
             if earlier.status is PaymentStatus.PENDING:
                 await payment_repo.move_payment(conn, earlier, PaymentStatus.CANCELLED, now=now)

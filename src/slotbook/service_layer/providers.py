@@ -60,7 +60,11 @@ async def add_service(
     price_minor: int,
     currency: str,
 ) -> Service:
-    """Add a service the provider sells."""
+    """Add a service the provider sells; its price must be more than zero (InvalidRequest)."""
+    try:
+        validation.check_price_minor(price_minor)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), loc=("body", "price_minor")) from None
     service = Service(
         id=uuid.uuid4(),
         provider_id=provider_id,

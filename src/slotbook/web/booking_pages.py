@@ -132,6 +132,8 @@ async def pay(
         return see_other(f"/holds/{hold_id}")
     except e.HoldNotFound:
         return not_found(request, who)
+    except e.HoldNotPayable:
+        return render(request, "message.html", 409, principal=who, message="not-payable")
     except e.GatewayRefused:
         if card_token is not None:  # the card was declined or refused: try another
             return await _card_problem(request, hold_id, "card-refused")
