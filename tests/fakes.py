@@ -14,7 +14,7 @@ import hmac
 import itertools
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -49,6 +49,8 @@ class FakeGateway:
     takes_card_token: bool = False
     promptpay_qr_image: bool = False
     declined_tokens: frozenset[str] = frozenset()  # card tokens it refuses to charge
+    # runs while a payment is being created, before the gateway answers (a race to play)
+    while_creating: Callable[[CreatePayment], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         self.payments: dict[str, PaymentState] = {}
@@ -64,6 +66,8 @@ class FakeGateway:
 
     async def create_payment(self, request: CreatePayment) -> CreatedPayment:
         self._up()
+        if self.while_creating is not None:
+            await self.while_creating(request)
         if request.card_token in self.declined_tokens:
             raise GatewayRefused("the fake gateway declined the card")
         gid = self.by_key.get(request.idempotency_key)

@@ -18,6 +18,7 @@ from slotbook.adapters.clock import ManualClock
 from slotbook.adapters.db.repos import payments as payment_repo
 from slotbook.bootstrap import build_context, close_context
 from slotbook.config import LatePaymentPolicy, Settings
+from slotbook.domain.errors import GatewayRefused, GatewayUnavailable
 from slotbook.domain.gateway import PaymentGateway, PaymentMethod
 from slotbook.domain.model import Principal, Role, User
 from slotbook.domain.payments import Payment
@@ -266,6 +267,40 @@ async def test_another_method_replaces_the_pending_payment(flow: Flow) -> None:
     if isinstance(flow.driver, StripeDriver):
         assert flow.driver.withdrawn(first)
         assert not flow.driver.withdrawn(second)
+
+
+@pytest.mark.parametrize("flow", CASES[:1], ids=["sandbox-card"], indirect=True)
+async def test_a_second_payment_the_sandbox_refuses_or_cannot_take_leaves_the_first(
+    flow: Flow,
+) -> None:
+    """The sandbox refuses PromptPay in USD (502), then its merchant API is down (503):
+    the card payment started before stays pending there and here, and paying it books."""
+    assert isinstance(flow.driver, SandboxDriver)
+    _, slots = await builders.provider_with_slots(
+        flow.ctx, first=START.replace(day=2), count=1, price_minor=PRICE, currency="USD"
+    )
+    first, customer = await builders.paying(flow.ctx, slots[0], PaymentMethod.CARD)
+    again = {"hold_id": first.hold_id, "customer_id": customer.id, "return_url": None}
+    with pytest.raises(GatewayRefused):
+        await payments.start_payment(flow.ctx, method=PaymentMethod.PROMPTPAY, **again)
+    control = flow.driver.running.http
+    await control.put("/control/merchant-api", json={"mode": "down"})
+    with pytest.raises(GatewayUnavailable):
+        await payments.start_payment(flow.ctx, method=PaymentMethod.CARD, **again)
+    await control.put("/control/merchant-api", json={"mode": "up"})
+    await drain(flow.ctx)  # nothing of the first is withdrawn at the gateway
+
+    assert await status_of(flow.ctx, first) is PaymentStatus.PENDING
+    await deliver(flow, await flow.driver.pay(first))
+    assert await status_of(flow.ctx, first) is PaymentStatus.SUCCEEDED
+    hold = await holds.get_hold(flow.ctx, hold_id=first.hold_id, customer_id=customer.id)
+    assert hold.status is HoldStatus.CONFIRMED
+    summary = await ledger_summary(flow.ctx)
+    assert (summary.escrow_held_minor, summary.refunded_minor, summary.balanced) == (
+        PRICE,
+        0,
+        True,
+    )
 
 
 STRIPE_CASES = [c for c in CASES if c[0] == "stripe"]

@@ -16,8 +16,19 @@ from slotbook.adapters.db.payment_tables import ledger_entries, refunds
 from slotbook.adapters.db.repos import payments as payment_repo
 from slotbook.bootstrap import build_context, close_context
 from slotbook.config import LatePaymentPolicy, Settings
-from slotbook.domain.errors import GatewayUnavailable, HoldNotActive, PaymentNotFound
-from slotbook.domain.gateway import EventKind, GatewayEvent, GatewayPaymentStatus, PaymentMethod
+from slotbook.domain.errors import (
+    GatewayRefused,
+    GatewayUnavailable,
+    HoldNotActive,
+    PaymentNotFound,
+)
+from slotbook.domain.gateway import (
+    CreatePayment,
+    EventKind,
+    GatewayEvent,
+    GatewayPaymentStatus,
+    PaymentMethod,
+)
 from slotbook.domain.model import Principal, Role, User
 from slotbook.domain.payments import Payment, SuccessFate
 from slotbook.domain.slots import Slot
@@ -261,6 +272,71 @@ async def test_switching_method_cancels_the_first_and_a_second_success_is_refund
     assert len(await list_bookings(ctx, principal=_customer(h))) == 1
     statuses = {await status_of(ctx, card), await status_of(ctx, promptpay)}
     assert statuses == {PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED}
+    summary = await ledger_summary(ctx)
+    assert (summary.escrow_held_minor, summary.refunded_minor) == (PRICE, PRICE)
+    assert summary.balanced
+
+
+@pytest.mark.parametrize("failure", [GatewayRefused, GatewayUnavailable])
+async def test_a_second_payment_the_gateway_cannot_start_leaves_the_first_payable(
+    ctx: Context, gateway: FakeGateway, failure: type[Exception]
+) -> None:
+    """Switching method changes nothing until the new payment exists at the gateway: a
+    refused or failed start keeps the earlier payment pending, here and there."""
+    gateway.takes_card_token = True  # so a declined card token is a refusal
+    gateway.declined_tokens = frozenset({"tokn_declined"})
+    h = await held(ctx)
+    first = await start(ctx, h, PaymentMethod.PROMPTPAY)
+    gateway.down = failure is GatewayUnavailable
+    with pytest.raises(failure):
+        await payments.start_payment(
+            ctx,
+            hold_id=h.hold_id,
+            customer_id=h.customer.id,
+            method=PaymentMethod.CARD,
+            return_url=None,
+            card_token="tokn_declined" if failure is GatewayRefused else "tokn_ok",
+        )
+    gateway.down = False
+    await drain(ctx)
+
+    assert await status_of(ctx, first) is PaymentStatus.PENDING
+    assert first.gateway_payment_id not in gateway.cancel_calls
+    found = await payments.payments_of_hold(ctx, h.hold_id)
+    assert sorted((p.id == first.id, p.status) for p, _ in found) == [
+        (False, PaymentStatus.CANCELLED),  # the one the gateway did not start
+        (True, PaymentStatus.PENDING),
+    ]
+    assert await succeed(ctx, gateway, first) is SuccessFate.CONFIRM
+    hold = await holds.get_hold(ctx, hold_id=h.hold_id, customer_id=h.customer.id)
+    assert hold.status is HoldStatus.CONFIRMED
+
+
+async def test_the_first_payment_paid_while_the_second_starts_books_and_withdraws_the_second(
+    ctx: Context, gateway: FakeGateway
+) -> None:
+    """The earlier payment stays pending while the new one is created at the gateway: its
+    success then confirms the hold and cancels the new one, which is withdrawn at the
+    gateway once its id is known (the first withdrawal found none to withdraw)."""
+    h = await held(ctx)
+    first = await start(ctx, h, PaymentMethod.CARD)
+
+    async def first_paid_meanwhile(_: CreatePayment) -> None:
+        gateway.while_creating = None
+        assert await succeed(ctx, gateway, first) is SuccessFate.CONFIRM
+        await drain(ctx)
+
+    gateway.while_creating = first_paid_meanwhile
+    second = await start(ctx, h, PaymentMethod.PROMPTPAY)
+    assert second.status is PaymentStatus.CANCELLED
+    await drain(ctx)
+    assert second.gateway_payment_id in gateway.cancel_calls
+    assert await status_of(ctx, first) is PaymentStatus.SUCCEEDED
+    hold = await holds.get_hold(ctx, hold_id=h.hold_id, customer_id=h.customer.id)
+    assert hold.status is HoldStatus.CONFIRMED
+
+    assert await succeed(ctx, gateway, second) is SuccessFate.REFUND  # paid anyway: back
+    await drain(ctx)
     summary = await ledger_summary(ctx)
     assert (summary.escrow_held_minor, summary.refunded_minor) == (PRICE, PRICE)
     assert summary.balanced

@@ -3,13 +3,22 @@ note the customer's return from the gateway, which starts the confirmation deadl
 
 Starting a payment is three steps, and no gateway call happens inside a transaction:
 1. one transaction, in the lock order (slot, hold, payment): the hold is still the
-   customer's and live; the hold's earlier pending payments are cancelled here and
-   withdrawn at the gateway by the outbox; the new payment is written `pending`;
+   customer's, live and has something to pay; the new payment is written `pending`
+   beside the hold's earlier ones, which stay as they are;
 2. the gateway call, with an idempotency key made of the payment's id, so repeating it
    (a retry, a recovery) never creates a second payment at the gateway;
-3. one transaction storing the gateway's id and redirect. If the gateway cannot be
-   reached, the payment is cancelled instead (and withdrawn by the outbox, in case the
-   gateway did make it), the hold is kept, and the answer is 503.
+3. one transaction, in the lock order, storing the gateway's id and redirect; only now,
+   with the new payment open at the gateway, are the hold's pending payments started no
+   later than it cancelled here and withdrawn at the gateway by the outbox. If the
+   gateway refuses or cannot be reached, the new payment is cancelled instead (and
+   withdrawn by the outbox, in case the gateway did make it), the hold and its earlier
+   payments are kept as they were, and the answer is 502 or 503.
+
+Between steps 1 and 3 a hold has two pending payments. That is safe for the reason that
+makes switching method safe at all: the first success confirms the hold and withdraws the
+other pending payments; a success of any other payment of the hold is late and refunded
+in full (domain/payments.py). A new payment cancelled meanwhile (its hold released,
+another payment confirmed it) is withdrawn again in step 3, once its gateway id is known.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from slotbook.adapters.db import locking
+from slotbook.adapters.db.engine import Connection
 from slotbook.adapters.db.repos import outbox
 from slotbook.adapters.db.repos import payments as payment_repo
 from slotbook.adapters.db.repos.outbox import TaskKind
@@ -33,7 +43,7 @@ from slotbook.domain.errors import (
     InvalidRequest,
     PaymentNotFound,
 )
-from slotbook.domain.gateway import CreatePayment, PaymentMethod, idempotency_key
+from slotbook.domain.gateway import CreatedPayment, CreatePayment, PaymentMethod, idempotency_key
 from slotbook.domain.payments import Payment, Refund, is_payable
 from slotbook.domain.states import FINAL_PAYMENT_STATUSES, PaymentStatus
 from slotbook.service_layer.context import Context
@@ -69,10 +79,6 @@ async def start_payment(
                 f"the hold's amount is {hold.amount_minor} {hold.currency}: there is nothing "
                 "to pay, so no payment can start"
             )
-        for earlier in await payment_repo.payments_of_holds(conn, [hold.id]):
-            if earlier.status is PaymentStatus.PENDING:
-                await payment_repo.move_payment(conn, earlier, PaymentStatus.CANCELLED, now=now)
-                await outbox.add(conn, TaskKind.CANCEL_PAYMENT, earlier.id, due_at=now, now=now)
         payment = Payment(
             id=payment_id,
             hold_id=hold.id,
@@ -138,20 +144,50 @@ async def open_at_gateway(
     except (GatewayUnavailable, GatewayRefused):
         await _abandon(ctx, payment)
         raise
+    return await _opened(ctx, payment, created)
+
+
+async def _opened(ctx: Context, payment: Payment, created: CreatedPayment) -> Payment:
+    """Step 3: the gateway's id and redirect stored; the payment, open there now, replaces
+    the hold's pending payments started no later than it. One cancelled meanwhile is
+    withdrawn again, now that the gateway's id is known. The payment as it now is."""
+    now = ctx.clock.now()
     async with ctx.db.write() as conn:
+        await locking.lock_slot_and_hold(conn, payment.hold_id)
+        current = await payment_repo.get_payment(conn, payment.id, for_update=True)
         await payment_repo.set_gateway_details(
             conn,
             payment.id,
             gateway_payment_id=created.gateway_payment_id,
             redirect_url=created.redirect_url,
         )
+        current = current or payment
+        if current.status is PaymentStatus.PENDING:
+            await _cancel_replaced(conn, current, now=now)
+        elif current.status is PaymentStatus.CANCELLED:
+            await outbox.add(conn, TaskKind.CANCEL_PAYMENT, current.id, due_at=now, now=now)
     return replace(
-        payment, gateway_payment_id=created.gateway_payment_id, redirect_url=created.redirect_url
+        current, gateway_payment_id=created.gateway_payment_id, redirect_url=created.redirect_url
     )
 
 
+async def _cancel_replaced(conn: Connection, payment: Payment, *, now: datetime) -> None:
+    """The hold's other pending payments started no later than `payment`: cancelled here,
+    withdrawn at the gateway by the outbox. A later one is a newer start still under way:
+    it replaces `payment` in its own step 3."""
+    for other in await payment_repo.payments_of_holds(conn, [payment.hold_id]):
+        if (
+            other.id != payment.id
+            and other.status is PaymentStatus.PENDING
+            and other.created_at <= payment.created_at
+        ):
+            await payment_repo.move_payment(conn, other, PaymentStatus.CANCELLED, now=now)
+            await outbox.add(conn, TaskKind.CANCEL_PAYMENT, other.id, due_at=now, now=now)
+
+
 async def _abandon(ctx: Context, payment: Payment) -> None:
-    """The gateway could not start it: cancelled here, withdrawn there in case it exists."""
+    """The gateway could not start it: cancelled here, withdrawn there in case it exists;
+    the hold's other payments are left as they were."""
     now = ctx.clock.now()
     async with ctx.db.write() as conn:
         locked = await locking.lock_slot_and_hold(conn, payment.hold_id)
