@@ -186,6 +186,13 @@ def currencies() -> frozenset[str]:
     )
 
 
+# Files the system's zone database holds beside the zones: `localtime` is whatever zone the
+# server runs in, `Factory` a placeholder meaning "no zone set". Neither names a place.
+_NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """The IANA zones a provider may keep its hours in: the system's, less those that
+    name no place."""
+    return frozenset(available_timezones()) - _NOT_PLACES
