@@ -137,7 +137,7 @@ async def test_domain_refusals_carry_the_errors_list(
     customer = bearer((await sign_up(client))["access_token"])
     too_long = {**customer, "Idempotency-Key": "k" * 300}
     answer = await client.post("/v1/holds", json={"slot_id": str(slot.id)}, headers=too_long)
-    assert_invalid(answer)
+    assert_invalid(answer, "header", "Idempotency-Key")
     key = {**customer, "Idempotency-Key": uuid.uuid4().hex}
     first = await client.post("/v1/holds", json={"slot_id": str(slot.id)}, headers=key)
     assert first.status_code == 201

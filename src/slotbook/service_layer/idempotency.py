@@ -77,7 +77,10 @@ async def run_idempotent(
     attempt did if its effect exists, else None.
     """
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+        raise InvalidRequest(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
+            loc=("header", "Idempotency-Key"),
+        )
     ref = repo.KeyRef(user_id=user_id, endpoint=endpoint, key=key)
     claim = await _claim(ctx, ref, hashlib.sha256(request_body).hexdigest())
     if isinstance(claim, Answer):
