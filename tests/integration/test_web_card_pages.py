@@ -178,3 +178,27 @@ async def test_another_customers_card_qr_and_result_pages_are_not_found(
         page = await client.get(path)
         assert page.status_code == 404, path
         assert "fake.example" not in page.text
+
+
+async def test_the_waiting_pages_status_answers_problems_for_unknown_and_signed_out(
+    ctx: Context, client: httpx.AsyncClient, gateway: FakeGateway
+) -> None:
+    gateway.promptpay_qr_image = True
+    _, hold_id, csrf = await held(ctx, client)
+    chosen = await client.post(f"/holds/{hold_id}/pay", data={"method": "promptpay", "csrf": csrf})
+    payment_id = chosen.headers["location"].split("/")[2]
+    first = await client.get(f"/payments/{payment_id}/status")
+    assert (first.status_code, first.json()["final"]) == (200, False)
+
+    unknown = await client.get(f"/payments/{uuid.uuid4()}/status")
+    assert (unknown.status_code, unknown.headers["content-type"]) == (
+        404,
+        "application/problem+json",
+    )
+    assert unknown.json()["type"].endswith("/payment-not-found")
+    client.cookies.clear()
+    signed_out = await client.get(f"/payments/{payment_id}/status")
+    assert (signed_out.status_code, signed_out.headers["content-type"]) == (
+        401,
+        "application/problem+json",
+    )

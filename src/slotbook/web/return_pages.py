@@ -40,17 +40,14 @@ async def back_from_gateway(request: Request, payment_id: UUID) -> Response:
 @router.get("/payments/{payment_id}/status")
 async def payment_status(request: Request, payment_id: UUID) -> Response:
     """For the waiting page: the payment's status, answered as soon as it is final (or
-    after a second)."""
+    after a second); errors are problems, as the API's."""
     ctx = ctx_of(request)
     who = principal_of(ctx, request)
     if who is None:
-        return JSONResponse({"error": "signed out"}, status_code=401)
-    try:
-        payment = await payments.wait_for_payment(
-            ctx, payment_id=payment_id, customer_id=who.user_id, wait_seconds=POLL_WAIT_SECONDS
-        )
-    except e.PaymentNotFound:
-        return JSONResponse({"error": "not found"}, status_code=404)
+        raise e.Unauthorized("signed out: sign in again to follow the payment")
+    payment = await payments.wait_for_payment(
+        ctx, payment_id=payment_id, customer_id=who.user_id, wait_seconds=POLL_WAIT_SECONDS
+    )
     final = payment.status in FINAL_PAYMENT_STATUSES
     if final and payment.status is PaymentStatus.SUCCEEDED:
         hold = await holds.get_hold(ctx, hold_id=payment.hold_id, customer_id=who.user_id)
