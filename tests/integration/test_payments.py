@@ -342,6 +342,35 @@ async def test_the_first_payment_paid_while_the_second_starts_books_and_withdraw
     assert summary.balanced
 
 
+async def test_a_decline_of_the_first_payment_while_the_second_opens_keeps_the_hold(
+    ctx: Context, gateway: FakeGateway
+) -> None:
+    """The customer switched method: the first payment, still pending while the second is
+    opened at the gateway, is declined meanwhile. The hold stays with the attempt under
+    way, which then books it."""
+    h = await held(ctx)
+    first = await start(ctx, h, PaymentMethod.CARD)
+
+    async def first_declined_meanwhile(_: CreatePayment) -> None:
+        gateway.while_creating = None
+        assert first.gateway_payment_id is not None
+        gateway.settle(first.gateway_payment_id, GatewayPaymentStatus.FAILED)
+        assert await outcomes.payment_failed(
+            ctx, report(first, event(first, EventKind.PAYMENT_FAILED))
+        )
+
+    gateway.while_creating = first_declined_meanwhile
+    second = await start(ctx, h, PaymentMethod.PROMPTPAY)
+    assert second.status is PaymentStatus.PENDING
+    assert await status_of(ctx, first) is PaymentStatus.FAILED
+    hold = await holds.get_hold(ctx, hold_id=h.hold_id, customer_id=h.customer.id)
+    assert hold.status is HoldStatus.ACTIVE
+
+    assert await succeed(ctx, gateway, second) is SuccessFate.CONFIRM
+    hold = await holds.get_hold(ctx, hold_id=h.hold_id, customer_id=h.customer.id)
+    assert hold.status is HoldStatus.CONFIRMED
+
+
 async def test_no_success_by_the_deadline_releases_the_hold_unconfirmed(
     ctx: Context, gateway: FakeGateway, clock: ManualClock
 ) -> None:

@@ -108,6 +108,10 @@ def fate_of_success(
     return SuccessFate.REFUND
 
 
-def failure_releases_hold(*, payment: Payment, hold: Hold, now: datetime) -> bool:
-    """A declined payment releases its hold, if it was the hold's live attempt."""
-    return payment.status is PaymentStatus.PENDING and hold.is_live(now)
+def failure_releases_hold(
+    *, payment: Payment, hold: Hold, now: datetime, others_pending: bool
+) -> bool:
+    """A declined payment releases its hold, if it was the hold's live attempt: none of the
+    hold's other payments is still pending (a method the customer switched to meanwhile
+    keeps the hold while it is being opened)."""
+    return payment.status is PaymentStatus.PENDING and hold.is_live(now) and not others_pending

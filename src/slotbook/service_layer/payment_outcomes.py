@@ -161,7 +161,13 @@ async def payment_failed(ctx: Context, report: Report) -> bool:
         _slot, hold, payment = locked
         if payment.status is not PaymentStatus.PENDING:
             return False  # a failure after a success (or a cancel) changes nothing
-        releases = failure_releases_hold(payment=payment, hold=hold, now=now)
+        others_pending = any(
+            p.id != payment.id and p.status is PaymentStatus.PENDING
+            for p in await payment_repo.payments_of_holds(conn, [hold.id])
+        )
+        releases = failure_releases_hold(
+            payment=payment, hold=hold, now=now, others_pending=others_pending
+        )
         await _mark(conn, payment, PaymentStatus.FAILED, report, now)
         if releases:
             await release_hold(conn, hold.release(ReleaseReason.PAYMENT_FAILED), now=now)
