@@ -109,3 +109,31 @@ async def test_pages_that_need_a_login_send_the_visitor_to_it(client: httpx.Asyn
     answer = await client.get("/me/bookings")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/login?next=/me/bookings"
+
+
+async def test_a_browser_asking_for_a_page_that_is_not_there_gets_the_not_found_page(
+    client: httpx.AsyncClient,
+) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for path in ("/holds/not-an-id", "/payments/12/back", "/no-such-page"):
+        page = await client.get(path, headers=browser)
+        assert (page.status_code, page.headers["content-type"]) == (
+            404,
+            "text/html; charset=utf-8",
+        ), path
+        assert "Not found" in page.text
+    # the API's paths, and clients that do not ask for a page, keep their problems
+    for path, headers, status in (
+        ("/v1/holds/not-an-id", browser, 401),
+        ("/holds/not-an-id", {"Accept": "application/json"}, 422),
+    ):
+        answer = await client.get(path, headers=headers)
+        assert (answer.status_code, answer.headers["content-type"]) == (
+            status,
+            "application/problem+json",
+        ), path
+    unknown = await client.get("/v1/no-such-thing", headers=browser)
+    assert (unknown.status_code, unknown.headers["content-type"]) == (
+        404,
+        "application/problem+json",
+    )
