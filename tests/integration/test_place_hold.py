@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from slotbook.adapters.clock import ManualClock
 from slotbook.adapters.db.repos.holds import get_hold
+from slotbook.adapters.db.tables import holds as holds_table
 from slotbook.domain.errors import SlotNotFound, SlotUnavailable
+from slotbook.domain.holds import hold_expiry
+from slotbook.domain.ports import LockRequest
 from slotbook.domain.states import HoldStatus, ReleaseReason, SlotStatus
 from slotbook.domain.suggestions import SuggestionKind, rank_suggestions
 from slotbook.service_layer import catalog, holds
@@ -191,3 +196,40 @@ async def test_only_the_nearest_alternatives_come_back_ties_broken_as_ranked(
         found = await ctx.hold_store.alternatives(target, now=START, limit=limit)
         ranked = rank_suggestions(target.starts_at, found, limit=limit)
         assert [s.slot_id for s in ranked] == [s.id for s in expected[:limit]]
+
+
+async def test_a_hold_is_never_released_before_it_was_made(ctx: Context) -> None:
+    """A customer's request that read the clock before another process made her hold
+    supersedes that hold at its making, not before it: alone, and (on PostgreSQL) in a
+    batch with another customer's request."""
+    _, slots = await builders.provider_with_slots(ctx, first=DAY, count=5)
+    alice, bob, carol = [await builders.customer(ctx) for _ in range(3)]
+    now = ctx.clock.now()
+    later = now + timedelta(seconds=5)
+
+    def request(slot: int, customer: uuid.UUID, at: datetime) -> LockRequest:
+        expires = hold_expiry(at, ctx.settings.hold_ttl_seconds)
+        return LockRequest(uuid.uuid4(), slots[slot].id, customer, at, expires)
+
+    async def release_of(hold_id: uuid.UUID) -> tuple[object, ...]:
+        async with ctx.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        holds_table.c.release_reason,
+                        holds_table.c.released_at,
+                        holds_table.c.created_at,
+                    ).where(holds_table.c.id == hold_id)
+                )
+            ).one()
+        return tuple(row)
+
+    alone, batched = request(0, alice.id, later), request(1, carol.id, later)
+    for made in (alone, batched):
+        assert (await ctx.hold_store.try_lock(made)).hold is not None
+    assert (await ctx.hold_store.try_lock(request(2, alice.id, now))).hold is not None
+    wave = (request(3, carol.id, now), request(4, bob.id, now))
+    answers = await asyncio.gather(*(ctx.hold_store.try_lock(r) for r in wave))
+    assert all(a.hold is not None for a in answers)
+    for made in (alone, batched):
+        assert await release_of(made.hold_id) == (ReleaseReason.SUPERSEDED, later, later)

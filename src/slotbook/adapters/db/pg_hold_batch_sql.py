@@ -72,7 +72,8 @@ WITH req AS (
     UPDATE holds
        SET status = 'released',
            release_reason = CASE WHEN expires_at <= p.now THEN 'expired' ELSE 'superseded' END,
-           released_at = p.now, active_slot_id = NULL, active_customer_id = NULL
+           released_at = GREATEST(p.now, holds.created_at), active_slot_id = NULL,
+           active_customer_id = NULL
       FROM previous_slot AS p
      WHERE holds.id = p.hold_id AND holds.active_customer_id = p.customer_id
  RETURNING holds.id, holds.slot_id, p.now

@@ -58,7 +58,9 @@ WITH granted AS (
     UPDATE holds
        SET status = 'released',
            release_reason = CASE WHEN expires_at <= $4 THEN 'expired' ELSE 'superseded' END,
-           released_at = $4, active_slot_id = NULL, active_customer_id = NULL
+           -- never before the hold was made (another process's, made after $4 was read)
+           released_at = GREATEST($4, holds.created_at), active_slot_id = NULL,
+           active_customer_id = NULL
       FROM previous_slot
      WHERE holds.id = previous_slot.hold_id AND holds.active_customer_id = $2
  RETURNING holds.id, holds.slot_id

@@ -59,13 +59,15 @@ async def release_hold(conn: AsyncConnection, released_hold: Hold, *, now: datet
     """Persist an already-released hold, only if it is still active; free its slot.
 
     The caller has locked the hold's slot (`lock_for_release`). Returns False when the
-    hold was no longer active, which only a writer out of the lock order could cause.
+    hold was no longer active, which only a writer out of the lock order could cause. A
+    hold is never released before it was made: a request that read the clock before
+    another process made the hold it supersedes releases it at its making.
     """
     assert released_hold.status is HoldStatus.RELEASED
     done = await conn.execute(
         update(holds)
         .where(holds.c.id == released_hold.id, holds.c.status == HoldStatus.ACTIVE)
-        .values(released(released_hold.release_reason, now))
+        .values(released(released_hold.release_reason, max(now, released_hold.created_at)))
     )
     if done.rowcount != 1:
         return False
