@@ -15,7 +15,8 @@ from slotbook.domain.model import Principal, Role, Service
 from slotbook.domain.validation import timezones
 from slotbook.service_layer import accounts, availability, catalog
 from slotbook.service_layer.context import Context
-from slotbook.web.hours_form import Errors, HoursForm, form_of, parse
+from slotbook.web.hours_form import Errors, HoursForm, form_of
+from slotbook.web.hours_parse import parse
 from slotbook.web.hours_problems import place, zone_errors
 from slotbook.web.pages import ctx_of, not_found, render, see_other, to_login
 from slotbook.web.session import check_form, principal_of

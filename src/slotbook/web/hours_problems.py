@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from slotbook.domain import validation
 from slotbook.domain.availability import MAX_BREAKS, MAX_DAYS_OFF, Loc
-from slotbook.web.hours_form import Errors, HoursRow, Parsed, add, is_empty
+from slotbook.web.hours_form import Errors, HoursRow
+from slotbook.web.hours_parse import Parsed, add, is_empty
 
 
 def zone_errors(timezone: str) -> Errors:
