@@ -8,7 +8,7 @@ from typing import Any
 
 from slotbook.domain.bookings import Booking
 from slotbook.domain.holds import Hold
-from slotbook.domain.ledger import Summary
+from slotbook.domain.ledger import AMOUNTS, CurrencySummary, Summary
 from slotbook.domain.model import Provider, Service, User
 from slotbook.domain.payments import Payment, Refund
 from slotbook.domain.saved_bookings import SavedBooking
@@ -142,25 +142,12 @@ def booking(b: Booking) -> dict[str, Any]:
 
 def ledger_summary(s: Summary) -> dict[str, Any]:
     return {
-        "payments_succeeded_minor": s.payments_succeeded_minor,
-        "escrow_held_minor": s.escrow_held_minor,
-        "released_to_providers_minor": s.released_to_providers_minor,
-        "platform_fees_minor": s.platform_fees_minor,
-        "refunded_minor": s.refunded_minor,
-        "refunds_pending_minor": s.refunds_pending_minor,
-        "balanced": s.balanced,
+        **_ledger_figures(s),
         "currency": s.currency,
-        "currencies": [
-            {
-                "currency": c.currency,
-                "payments_succeeded_minor": c.payments_succeeded_minor,
-                "escrow_held_minor": c.escrow_held_minor,
-                "released_to_providers_minor": c.released_to_providers_minor,
-                "platform_fees_minor": c.platform_fees_minor,
-                "refunded_minor": c.refunded_minor,
-                "refunds_pending_minor": c.refunds_pending_minor,
-                "balanced": c.balanced,
-            }
-            for c in s.currencies
-        ],
+        "currencies": [{"currency": c.currency, **_ledger_figures(c)} for c in s.currencies],
     }
+
+
+def _ledger_figures(s: Summary | CurrencySummary) -> dict[str, Any]:
+    """The summary's amounts and whether they balance, as the top and each currency show them."""
+    return {name: getattr(s, name) for name in AMOUNTS} | {"balanced": s.balanced}

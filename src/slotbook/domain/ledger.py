@@ -172,6 +172,17 @@ def refund_paid(*, payment_id: UUID, amount_minor: int, currency: str) -> Transa
     )
 
 
+# The amounts of the admin summary, the same in each currency and at the top
+AMOUNTS = (
+    "payments_succeeded_minor",
+    "escrow_held_minor",
+    "released_to_providers_minor",
+    "platform_fees_minor",
+    "refunded_minor",
+    "refunds_pending_minor",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CurrencySummary:
     """The ledger's balances in one currency (credits as positives): amounts in different
