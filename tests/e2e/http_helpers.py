@@ -27,6 +27,32 @@ async def sign_up(client: httpx.AsyncClient, role: str = "customer") -> dict[str
     return signed
 
 
+async def massage_slots(
+    client: httpx.AsyncClient, provider: dict[str, str], starts: list[str], price_minor: int
+) -> list[str]:
+    """A new one-hour massage service of the provider's, in THB, with slots at `starts`:
+    their ids."""
+    service = await client.post(
+        "/v1/providers/me/services",
+        json={
+            "name": "Thai massage",
+            "category": "massage",
+            "duration_minutes": 60,
+            "price_minor": price_minor,
+            "currency": "THB",
+        },
+        headers=provider,
+    )
+    assert service.status_code == 201, service.text
+    created = await client.post(
+        "/v1/providers/me/slots",
+        json={"service_id": service.json()["id"], "starts_at": starts},
+        headers=provider,
+    )
+    assert created.status_code == 201, created.text
+    return [str(s["id"]) for s in created.json()["slots"]]
+
+
 def assert_problem(
     answer: httpx.Response, status: int, type_suffix: str | None = None
 ) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from slotbook.service_layer import accounts, obligations
 from slotbook.service_layer import payment_outcomes as outcomes
 from slotbook.service_layer.context import Context
 from tests.conftest import START
-from tests.e2e.http_helpers import assert_problem, bearer, sign_up
+from tests.e2e.http_helpers import assert_problem, bearer, massage_slots, sign_up
 from tests.fakes import FakeGateway
 
 DAY = START + timedelta(days=1)
@@ -50,25 +50,8 @@ async def provider(api: httpx.AsyncClient) -> dict[str, str]:
 
 @pytest.fixture
 async def slot_ids(api: httpx.AsyncClient, provider: dict[str, str]) -> list[str]:
-    service = await api.post(
-        "/v1/providers/me/services",
-        json={
-            "name": "Thai massage",
-            "category": "massage",
-            "duration_minutes": 60,
-            "price_minor": PRICE,
-            "currency": "THB",
-        },
-        headers=provider,
-    )
     starts = [(DAY + timedelta(hours=i)).isoformat() for i in range(3)]
-    created = await api.post(
-        "/v1/providers/me/slots",
-        json={"service_id": service.json()["id"], "starts_at": starts},
-        headers=provider,
-    )
-    assert created.status_code == 201, created.text
-    return [str(s["id"]) for s in created.json()["slots"]]
+    return await massage_slots(api, provider, starts, PRICE)
 
 
 async def hold_for(api: httpx.AsyncClient, slot_id: str) -> tuple[dict[str, str], str]:

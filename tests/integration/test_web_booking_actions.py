@@ -11,7 +11,7 @@ import httpx
 from slotbook.adapters.clock import ManualClock
 from slotbook.service_layer.context import Context
 from tests.conftest import START
-from tests.e2e.http_helpers import bearer, sign_up
+from tests.e2e.http_helpers import bearer, massage_slots, sign_up
 from tests.e2e.test_http_payments import PRICE, hold_for, pay, settings, settle
 from tests.fakes import FakeGateway
 from tests.integration.test_web_saved_pages import log_in
@@ -28,23 +28,8 @@ async def booking_of_a_provider(
     email, the booking's id."""
     signed = await sign_up(client, role="provider")
     provider = bearer(signed["access_token"])
-    service = await client.post(
-        "/v1/providers/me/services",
-        json={
-            "name": "Thai massage",
-            "category": "massage",
-            "duration_minutes": 60,
-            "price_minor": PRICE,
-            "currency": "THB",
-        },
-        headers=provider,
-    )
-    slots = await client.post(
-        "/v1/providers/me/slots",
-        json={"service_id": service.json()["id"], "starts_at": [STARTS.isoformat()]},
-        headers=provider,
-    )
-    customer, hold_id = await hold_for(client, slots.json()["slots"][0]["id"])
+    (slot_id,) = await massage_slots(client, provider, [STARTS.isoformat()], PRICE)
+    customer, hold_id = await hold_for(client, slot_id)
     await settle(ctx, gateway, await pay(client, customer, hold_id))
     hold = (await client.get(f"/v1/holds/{hold_id}", headers=customer)).json()
     me = (await client.get("/v1/me", headers=customer)).json()
